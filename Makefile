@@ -1,0 +1,33 @@
+# Two commands for a newcomer: `make run` opens the app, `make test` runs every test.
+# Both create .venv and install the project into it on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint cli eval bench screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/hashlens
+
+cli: $(STAMP)
+	$(VENV)/bin/hashcore --help
+
+test: $(STAMP) lint
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hashcore app tests bench
+	$(VENV)/bin/lint-imports
+
+eval: $(STAMP)
+	$(PY) -m hashcore.evaluate --out docs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

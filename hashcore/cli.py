@@ -1,0 +1,265 @@
+"""`hashcore`: the command-line face of the engine. Errors become one line on stderr and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from hashcore import __version__
+from hashcore.config import DEFAULT_BITS, SUPPORTED_BITS, Config, data_home
+from hashcore.errors import HashLensError
+
+
+class Bar:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled, self.t0, self.last = label, enabled, time.monotonic(), 0.0
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        rate = done / max(now - self.t0, 1e-6)
+        left = (total - done) / rate if rate else 0
+        width = 30
+        fill = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} "
+                         f"{rate:.1f}/s {left:.0f}s left ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _library(args: argparse.Namespace) -> Any:
+    from hashcore.library import Library
+
+    cfg = Config(home=data_home(), bits=args.bits)
+    return Library(cfg, db_path=args.db)
+
+
+def _out(args: argparse.Namespace, data: Any, text: str) -> None:
+    sys.stdout.write((json.dumps(data, indent=2, ensure_ascii=False) if args.json else text) + "\n")
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        report = lib.index(args.dirs, progress=Bar("indexing", sys.stderr.isatty() and not args.json))
+    r = report.as_json()
+    lines = [f"indexed {r['indexed']}, skipped {r['skipped']} unchanged, moved {r['moved']}, "
+             f"missing {r['missing']}, errors {len(r['errors'])} ({report.seconds:.1f}s)"]
+    lines += [f"  error: {e['path']}: {e['error']}" for e in r["errors"]]
+    _out(args, r, "\n".join(lines))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.id is not None:
+            hits = lib.search_id(args.id, args.k, args.radius)
+        else:
+            hits = lib.search_file(args.image, args.k, args.radius)
+    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}" for h in hits)
+    _out(args, [h.as_json() for h in hits], text or "no matches")
+    return 0
+
+
+def cmd_dups(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        groups = lib.duplicates(args.radius, args.min_similarity)
+    text = []
+    for n, g in enumerate(groups, 1):
+        text.append(f"group {n} ({g.kind}, score {g.score:.3f}, {len(g.paths)} photos, "
+                    f"{g.reclaimable / 1e6:.1f} MB reclaimable)")
+        text += [f"  {p}" for p in g.paths]
+    _out(args, [g.as_json() for g in groups], "\n".join(text) or "no duplicates found")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        s = lib.store.stats()
+        s["roots"] = lib.store.roots()
+        s["database"] = lib.store.path
+        s["model"] = lib.encoder.name
+    text = [f"database: {s['database']}", f"model: {s['model']}",
+            f"photos: {s['photos']} (missing {s['missing']}, trashed {s['trashed']}, errors {s['errors']})",
+            f"tags: {s['tags']}"]
+    text += [f"  {r['path']}: {r['indexed']} photos, {r['missing']} missing, {r['errors']} errors, "
+             f"{r['state']}{' (protected)' if r['protected'] else ''}" for r in s["roots"]]
+    _out(args, s, "\n".join(text))
+    return 0
+
+
+def cmd_roots(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.action == "add":
+            lib.store.add_root(args.path, protected=args.protected)
+        elif args.action in ("protect", "unprotect", "remove"):
+            root = next((r for r in lib.store.roots() if r["path"] == str(Path(args.path).resolve())), None)
+            if root is None:
+                raise HashLensError(f"not a library folder: {args.path}")
+            if args.action == "remove":
+                lib.store.remove_root(root["id"])
+            else:
+                lib.store.set_protected(root["id"], args.action == "protect")
+        roots = lib.store.roots()
+    _out(args, roots, "\n".join(f"{r['path']}{' (protected)' if r['protected'] else ''}: "
+                                f"{r['indexed']} photos" for r in roots) or "no library folders")
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        errs = lib.store.scan_errors()
+    _out(args, errs, "\n".join(f"{e['path']}: {e['error']}" for e in errs) or "no errors")
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.action == "add":
+            lib.store.add_tags(args.ids, [args.tag])
+        elif args.action == "remove":
+            lib.store.remove_tags(args.ids, [args.tag])
+        if args.action == "list" and args.ids:
+            data: Any = {i: lib.store.tags_of(i) for i in args.ids}
+            text = "\n".join(f"{i}: {', '.join(t['tag'] for t in tags)}" for i, tags in data.items())
+        else:
+            data = dict(lib.store.all_tags())
+            text = "\n".join(f"{t} ({n})" for t, n in data.items()) or "no tags"
+    _out(args, data, text)
+    return 0
+
+
+def cmd_dismiss(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        lib.dismiss(args.ids)
+    _out(args, {"dismissed": args.ids}, f"photos {args.ids} will no longer be grouped as duplicates")
+    return 0
+
+
+def cmd_trash(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.undo:
+            restored = lib.undo_trash()
+            _out(args, {"restored": restored}, f"restored {len(restored)} photos")
+            return 0
+        res = lib.trash(args.ids)
+    _out(args, {"moved": res.moved, "bytes": res.bytes, "failed": res.failed},
+         f"moved {len(res.moved)} photos ({res.bytes / 1e6:.1f} MB) to the trash"
+         + "".join(f"\n  failed: {f['path']}: {f['error']}" for f in res.failed))
+    return 0 if not res.failed else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from hashcore.backbone import Backbone
+    from hashcore.train import augmented_features, fit_and_save, make_head, photo_files
+
+    out_dir = Path(args.out)
+    head = make_head(args.method, args.bits, seed=args.seed)
+    if args.features:
+        with np.load(args.features, allow_pickle=False) as z:
+            x, y = z["x"].astype(np.float32), (z["y"] if "y" in z.files else None)
+    elif args.photos:
+        x, y = augmented_features(photo_files(args.photos), Backbone(), args.views, args.variants, args.seed,
+                                  Bar("embedding", sys.stderr.isatty())), None
+        if args.save_features:
+            np.savez_compressed(args.save_features, x=x.astype(np.float16))
+    else:
+        with _library(args) as lib:
+            _, x = lib.store.features()
+            y = None
+        if len(x) < args.bits:
+            raise HashLensError(f"the library has {len(x)} photos; index at least {args.bits} first")
+    info = fit_and_save(head, x, y, out_dir, args.name or f"{args.method}-{args.bits}", args.default)
+    _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": len(x)},
+         f"trained {info.name} on {len(x)} feature vectors -> {info.path} (sha256 {info.sha256[:12]})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hashcore", description="HashLens engine: index, search and "
+                                "deduplicate photo folders offline.")
+    p.add_argument("--version", action="version", version=f"hashcore {__version__}")
+    p.add_argument("--db", help="library database (default: the user data dir, or $HASHLENS_HOME)")
+    p.add_argument("--bits", type=int, default=DEFAULT_BITS, choices=SUPPORTED_BITS, help="code length")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, fn: Any, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    sp = cmd("index", cmd_index, "index (or re-index) photo folders")
+    sp.add_argument("dirs", nargs="+", help="folders to index")
+    sp = cmd("search", cmd_search, "find photos similar to an image file or an indexed photo")
+    sp.add_argument("image", nargs="?", help="an image file (indexed or not)")
+    sp.add_argument("--id", type=int, help="an indexed photo's id instead of a file")
+    sp.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    sp.add_argument("--radius", type=int, help="only results within this Hamming distance")
+    sp = cmd("dups", cmd_dups, "list groups of exact and near-duplicate photos")
+    sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default by code length)")
+    sp.add_argument("--min-similarity", type=float, default=0.90,
+                    help="feature cosine a pair must reach to count (default 0.90)")
+    cmd("stats", cmd_stats, "what the library holds")
+    sp = cmd("roots", cmd_roots, "list, add, protect or remove library folders")
+    sp.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "protect", "unprotect"))
+    sp.add_argument("path", nargs="?")
+    sp.add_argument("--protected", action="store_true", help="with add: never propose its photos for removal")
+    cmd("errors", cmd_errors, "files the last scans could not index, and why")
+    sp = cmd("tag", cmd_tag, "add, remove or list tags")
+    sp.add_argument("action", choices=("add", "remove", "list"))
+    sp.add_argument("tag", nargs="?", default="")
+    sp.add_argument("ids", nargs="*", type=int)
+    sp = cmd("dismiss", cmd_dismiss, "mark photos as not duplicates of each other")
+    sp.add_argument("ids", nargs="+", type=int)
+    sp = cmd("trash", cmd_trash, "move photos to the system trash (or --undo the last move)")
+    sp.add_argument("ids", nargs="*", type=int)
+    sp.add_argument("--undo", action="store_true")
+    sp = cmd("train", cmd_train, "train a hashing head and add it to a model folder")
+    sp.add_argument("--method", default="itq")
+    sp.add_argument("--photos", nargs="+", help="train on augmented views of these folders' photos")
+    sp.add_argument("--features", help="train on an .npz with x (and y) arrays")
+    sp.add_argument("--save-features", help="with --photos: also save the features to this .npz")
+    sp.add_argument("--views", type=int, default=24, help="random views per training photo")
+    sp.add_argument("--variants", type=int, default=6, help="near-duplicate variants per training photo")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--name", help="model name (default METHOD-BITS)")
+    sp.add_argument("--out", default=str(Config().models_dir), help="model folder to write into")
+    sp.add_argument("--default", action="store_true", help="make it the default for its code length")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "search" and (args.image is None) == (args.id is None):
+        sys.stderr.write("hashcore search: give an image file or --id N (not both)\n")
+        return 2
+    if args.command in ("tag",) and args.action in ("add", "remove") and (not args.tag or not args.ids):
+        sys.stderr.write("hashcore tag add|remove: give a tag and at least one photo id\n")
+        return 2
+    try:
+        return int(args.fn(args))
+    except HashLensError as exc:
+        sys.stderr.write(f"hashcore: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("hashcore: interrupted\n")
+        return 130
+    except OSError as exc:
+        sys.stderr.write(f"hashcore: {exc.strerror or exc}: {exc.filename or ''}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,281 @@
+"""Incremental indexing of library folders.
+
+One pass: list files (no symlink following), skip unchanged ones (size + mtime), decode the rest
+in worker threads while the backbone embeds the previous batch, and write each batch in one
+transaction. A file whose bytes match a row that vanished from its old place is a move: the row
+keeps its id, tags and decisions. Rows whose file is gone are marked missing, never deleted;
+a folder that cannot be read, or that suddenly lists no photos at all, is reported as
+unreachable and its rows are left untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hashcore.decode import Photo, decode_file, is_photo_name
+from hashcore.errors import Cancelled, DecodeError
+from hashcore.models import Encoder
+from hashcore.store import Store
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IndexReport:
+    indexed: int = 0
+    skipped: int = 0
+    moved: int = 0
+    missing: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        return {"indexed": self.indexed, "skipped": self.skipped, "moved": self.moved,
+                "missing": self.missing, "errors": self.errors, "unreachable": self.unreachable,
+                "cancelled": self.cancelled}
+
+
+@dataclass
+class _Work:
+    path: str
+    root_id: int
+    size: int
+    mtime: float
+
+
+def printable(path: str) -> str:
+    """A path safe to show and store even when its bytes are not UTF-8."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _list_root(root: str, errors: list[tuple[str, str]]) -> Iterator[tuple[str, os.stat_result]]:
+    """Photo files under root with their stat; problems go to `errors`, links are not followed."""
+    def onerror(exc: OSError) -> None:
+        errors.append((printable(exc.filename or root), f"cannot list folder: {exc.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if not is_photo_name(name):
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                errors.append((printable(path), "file name is not valid UTF-8; rename the file to index it"))
+                continue
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    os.stat(path)  # raises for loops and dangling links
+                    continue  # real files only: a link would show up as a duplicate of its target
+            except OSError as exc:
+                reason = "symbolic link loop" if exc.errno == 40 else f"broken link or unreadable: {exc.strerror}"
+                errors.append((path, reason))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield path, st
+
+
+def _reachable(root: str) -> str | None:
+    """None if the folder can be read, else why not."""
+    if not os.path.exists(root):
+        return "folder not found (removed, renamed, or its disk is not mounted)"
+    if not os.path.isdir(root):
+        return "not a folder"
+    try:
+        with os.scandir(root):
+            return None
+    except OSError as exc:
+        return f"cannot open folder: {exc.strerror}"
+
+
+class Indexer:
+    """Index folders into a store with an encoder. `run` is a plain function: progress via a
+    callback, cancellation via a callable, so a GUI worker or the CLI can drive it."""
+
+    def __init__(self, store: Store, encoder: Encoder, batch_size: int = 16, workers: int = 2) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.workers = workers
+        self.model_id = store.ensure_model(encoder.name, encoder.info.method, encoder.bits,
+                                           encoder.info.sha256)
+
+    def run(self, roots: list[str | Path], progress: Progress | None = None,
+            cancel: Callable[[], bool] | None = None) -> IndexReport:
+        t0 = time.perf_counter()
+        report = IndexReport()
+        todo: list[_Work] = []
+        unseen: dict[int, str] = {}
+        scanned_roots: list[int] = []
+        for root in roots:
+            root = str(Path(root).expanduser().absolute())
+            root_id = self.store.add_root(root)
+            why = _reachable(root)
+            if why is None:
+                why = self._scan_root(root, root_id, todo, unseen, report)
+            if why is not None:
+                report.unreachable.append(root)
+                report.errors.append({"path": root, "error": why})
+                self.store.set_root_state(root_id, "unreachable")
+                continue
+            scanned_roots.append(root_id)
+        try:
+            self._process(todo, unseen, report, progress, cancel)
+        except Cancelled:
+            report.cancelled = True
+        if not report.cancelled:
+            with self.store.transaction() as c:
+                self.store.mark_missing(c, unseen)
+            report.missing = len(unseen)
+            for root_id in scanned_roots:
+                self.store.set_root_state(root_id, "ok")
+        self.refresh_codes()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _scan_root(self, root: str, root_id: int, todo: list[_Work], unseen: dict[int, str],
+                   report: IndexReport) -> str | None:
+        known = self.store.images_under(root_id)
+        errors: list[tuple[str, str]] = []
+        listed = list(_list_root(root, errors))
+        if not listed and any(r["status"] == "ok" for r in known.values()):
+            return "folder lists no photos although it had some; is its disk mounted? Nothing was changed"
+        seen = set()
+        for path, st in listed:
+            seen.add(path)
+            row = known.get(path)
+            if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime and row["status"] == "ok":
+                report.skipped += 1
+                continue
+            todo.append(_Work(path, root_id, st.st_size, st.st_mtime))
+        for path, row in known.items():
+            if path not in seen and row["status"] == "ok":
+                unseen[row["id"]] = path
+        self._record_errors(root_id, errors, report)
+        return None
+
+    def _record_errors(self, root_id: int | None, errors: list[tuple[str, str]], report: IndexReport) -> None:
+        if not errors:
+            return
+        with self.store.transaction() as c:
+            self.store.put_errors(c, root_id, errors)
+        report.errors.extend({"path": p, "error": e} for p, e in errors)
+
+    def _decoded(self, todo: list[_Work]) -> Iterator[tuple[_Work, Photo | DecodeError]]:
+        """Decode ahead on worker threads, at most a few batches in flight (bounded memory)."""
+        def job(w: _Work) -> Photo | DecodeError:
+            try:
+                return decode_file(w.path)
+            except DecodeError as exc:
+                return exc
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+            pending: deque[tuple[_Work, Future]] = deque()
+            it = iter(todo)
+            for w in it:
+                pending.append((w, pool.submit(job, w)))
+                if len(pending) >= 2 * self.batch_size:
+                    break
+            while pending:
+                w, fut = pending.popleft()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(job, nxt)))
+                yield w, fut.result()
+
+    def _process(self, todo: list[_Work], unseen: dict[int, str], report: IndexReport,
+                 progress: Progress | None, cancel: Callable[[], bool] | None) -> None:
+        batch: list[tuple[_Work, Photo]] = []
+        done = 0
+        for w, result in self._decoded(todo):
+            if cancel is not None and cancel():
+                self._flush(batch, unseen, report)
+                raise Cancelled("indexing cancelled")
+            done += 1
+            if isinstance(result, DecodeError):
+                self._record_errors(w.root_id, [(w.path, str(result))], report)
+            else:
+                batch.append((w, result))
+            if len(batch) >= self.batch_size:
+                self._flush(batch, unseen, report)
+                batch = []
+            if progress is not None:
+                progress(done, len(todo), w.path)
+        self._flush(batch, unseen, report)
+
+    def _flush(self, batch: list[tuple[_Work, Photo]], unseen: dict[int, str], report: IndexReport) -> None:
+        if not batch:
+            return
+        moves, fresh = self._split_moves(batch, unseen)
+        reuse = {w.path: self._known_features(p.content_hash) for w, p in fresh}
+        need = [(w, p) for w, p in fresh if reuse[w.path] is None]
+        feats, probs = self.encoder.embed([p.image for _, p in need])
+        computed = {w.path: (feats[i], probs[i]) for i, (w, _) in enumerate(need)}
+        now = time.time()
+        with self.store.transaction() as c:
+            for image_id, w in moves:
+                self.store.move_image(c, image_id, w.path, w.root_id, w.size, w.mtime)
+                self.store.clear_error(c, w.path)
+            ids, rows = [], []
+            for w, p in fresh:
+                image_id = self.store.upsert_image(c, {
+                    "root_id": w.root_id, "path": w.path, "size": w.size, "mtime": w.mtime,
+                    "content_hash": p.content_hash, "width": p.width, "height": p.height,
+                    "format": p.format, "taken_at": p.taken_at, "camera": p.camera,
+                    "status": "ok", "indexed_at": now})
+                unseen.pop(image_id, None)
+                f, pr = computed.get(w.path) or reuse[w.path]
+                self.store.put_features(c, image_id, f, pr)
+                self.store.clear_error(c, w.path)
+                ids.append(image_id)
+                rows.append(np.asarray(f, np.float32))
+            if ids:
+                self.store.put_codes(c, self.model_id, ids, self.encoder.codes(np.stack(rows)))
+        report.indexed += len(fresh)
+        report.moved += len(moves)
+
+    def _split_moves(self, batch: list[tuple[_Work, Photo]],
+                     unseen: dict[int, str]) -> tuple[list[tuple[int, _Work]], list[tuple[_Work, Photo]]]:
+        """Files whose bytes belong to a row whose file vanished are moves, not new photos."""
+        moves, fresh = [], []
+        for w, p in batch:
+            if self.store.image_by_path(w.path) is None:
+                gone = [r for r in self.store.images_by_hash(p.content_hash)
+                        if (r["id"] in unseen or r["status"] == "missing") and not os.path.exists(r["path"])]
+                if gone:
+                    moves.append((gone[0]["id"], w))
+                    unseen.pop(gone[0]["id"], None)
+                    continue
+            fresh.append((w, p))
+        return moves, fresh
+
+    def _known_features(self, content_hash: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """Features of an already indexed file with the same bytes: no need to run the model."""
+        for r in self.store.images_by_hash(content_hash):
+            ids, feats = self.store.features([r["id"]], status=r["status"])
+            if len(ids):
+                return feats[0], self.store.probs(r["id"])
+        return None
+
+    def refresh_codes(self) -> int:
+        """Compute codes for this model from stored features (after a model change); no decoding."""
+        missing = self.store.ids_without_code(self.model_id)
+        if not missing:
+            return 0
+        ids, feats = self.store.features(missing)
+        with self.store.transaction() as c:
+            self.store.put_codes(c, self.model_id, ids, self.encoder.codes(feats))
+        return len(ids)

@@ -1,0 +1,156 @@
+"""`Library`: the engine's front door, used by the CLI and the GUI alike.
+
+It owns a Store and an Encoder, keeps the codes of the current model in memory (loaded on first
+search, refreshed after indexing), and answers: index these folders, what looks like this
+photo, which photos are duplicates, move these to the trash, undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hashcore import dups as dupmod
+from hashcore import trash
+from hashcore.config import Config
+from hashcore.decode import decode_file
+from hashcore.errors import NotFoundError
+from hashcore.indexer import Indexer, IndexReport, Progress
+from hashcore.keep import choose_removals
+from hashcore.models import Encoder, head_info
+from hashcore.search import CodeIndex
+from hashcore.store import Store
+
+DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
+DEFAULT_MIN_COSINE = 0.90
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    path: str
+    distance: int
+    exact_code: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "path": self.path, "distance": self.distance}
+
+
+class Library:
+    def __init__(self, config: Config | None = None, db_path: str | Path | None = None,
+                 encoder: Encoder | None = None) -> None:
+        self.config = config or Config()
+        self.store = Store(db_path or self.config.db_path)
+        self.encoder = encoder or Encoder(head_info(self.config.bits, models_dir=self.config.models_dir))
+        self.indexer = Indexer(self.store, self.encoder)
+        self.model_id = self.indexer.model_id
+        self._index: CodeIndex | None = None
+        trash.reconcile(self.store)
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- indexing ----------------------------------------------------------------------------
+    def index(self, roots: list[str | Path], progress: Progress | None = None,
+              cancel: Callable[[], bool] | None = None) -> IndexReport:
+        report = self.indexer.run(roots, progress, cancel)
+        self._index = None
+        return report
+
+    def rescan(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> IndexReport:
+        return self.index([r["path"] for r in self.store.roots()], progress, cancel)
+
+    # -- search ------------------------------------------------------------------------------
+    @property
+    def code_index(self) -> CodeIndex:
+        if self._index is None:
+            ids, codes = self.store.codes(self.model_id)
+            self._index = CodeIndex(ids, codes, self.encoder.bits)
+        return self._index
+
+    def query_code_for_file(self, path: str | Path) -> np.ndarray:
+        """The code of an image file: the stored one if its bytes are indexed, else computed."""
+        photo = decode_file(path)
+        for row in self.store.images_by_hash(photo.content_hash):
+            code = self.store.code_of(self.model_id, row["id"])
+            if code is not None:
+                return code
+        feats, _ = self.encoder.embed([photo.image])
+        return self.encoder.codes(feats)[0]
+
+    def query_code_for_id(self, image_id: int) -> np.ndarray:
+        self.store.image(image_id)
+        code = self.store.code_of(self.model_id, image_id)
+        if code is None:
+            raise NotFoundError(f"photo {image_id} has no code yet; index its folder first")
+        return code
+
+    def search(self, code: np.ndarray, k: int = 20, radius: int | None = None,
+               exclude: int | None = None) -> list[Hit]:
+        """Ranked hits: all within `radius` if given (up to k), else the k nearest."""
+        index = self.code_index
+        want = k + (1 if exclude is not None else 0)
+        pairs = index.radius(code, radius)[:want] if radius is not None else index.topk(code, want)
+        exact = set(self.store.bucket(self.model_id, code))
+        rows = {r["id"]: r for r in self.store.images(ids=[i for i, _ in pairs])}
+        hits = [Hit(i, rows[i]["path"], d, i in exact) for i, d in pairs if i in rows and i != exclude]
+        return hits[:k]
+
+    def search_file(self, path: str | Path, k: int = 20, radius: int | None = None) -> list[Hit]:
+        return self.search(self.query_code_for_file(path), k, radius)
+
+    def search_id(self, image_id: int, k: int = 20, radius: int | None = None) -> list[Hit]:
+        return self.search(self.query_code_for_id(image_id), k, radius, exclude=image_id)
+
+    # -- duplicates --------------------------------------------------------------------------
+    def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,
+                   include_dismissed: bool = False) -> list[dupmod.Group]:
+        radius = DEFAULT_DUP_RADIUS.get(self.encoder.bits, 6) if radius is None else radius
+        rows = {r["id"]: r for r in self.store.images()}
+        ids, codes = self.store.codes(self.model_id)
+        fids, feats = self.store.features(ids)
+        if not np.array_equal(fids, ids):  # a photo coded but without features: use codes alone
+            keep = np.isin(ids, fids)
+            ids, codes = ids[keep], codes[keep]
+        groups = dupmod.exact_groups(list(rows.values()))
+        exact_sets = [set(g.image_ids) for g in groups]
+        for g in dupmod.near_groups(ids, codes, feats, self.encoder.bits, radius, min_cosine):
+            members = set(g.image_ids)
+            if any(members <= s for s in exact_sets):
+                continue  # only byte-identical copies: already an exact group
+            if not include_dismissed and any(members <= s for s in self.store.decisions()):
+                continue  # the user said "not duplicates" and no new photo joined
+            groups.append(g)
+        for g in groups:
+            g.paths = [rows[i]["path"] for i in g.image_ids]
+            g.sizes = [int(rows[i]["size"]) for i in g.image_ids]
+        return dupmod.order_groups(groups)
+
+    def dismiss(self, image_ids: list[int]) -> None:
+        """Remember that these photos are not duplicates of each other."""
+        self.store.add_decision(image_ids)
+
+    def plan_removal(self, group: dupmod.Group, rule: str, preferred: str | None = None) -> tuple[int, list[int]]:
+        rows = self.store.images(ids=group.image_ids)
+        protected = [r["path"] for r in self.store.roots() if r["protected"]]
+        return choose_removals(rows, rule, protected, preferred)
+
+    def trash(self, image_ids: list[int]) -> trash.TrashResult:
+        result = trash.move_to_trash(self.store, image_ids)
+        self._index = None
+        return result
+
+    def undo_trash(self) -> list[str]:
+        restored = trash.restore_batch(self.store)
+        self._index = None
+        return restored

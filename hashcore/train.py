@@ -1,0 +1,67 @@
+"""Training a hashing head: from augmented real photos, from a feature file, or from the
+features already stored in a library (no photo decoded again)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from hashcore.augment import random_variant, random_views
+from hashcore.decode import decode_file, is_photo_name
+from hashcore.errors import DecodeError, HashLensError
+from hashcore.methods import HashHead
+from hashcore.methods.base import _REGISTRY
+from hashcore.backbone import Backbone
+from hashcore.models import HeadInfo, record_head
+
+Progress = Callable[[int, int, str], None]
+
+
+def make_head(method: str, bits: int, **params: object) -> HashHead:
+    cls = _REGISTRY.get(method)
+    if cls is None:
+        raise HashLensError(f"unknown method {method!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    return cls(bits, **params)
+
+
+def photo_files(dirs: list[str | Path]) -> list[Path]:
+    files = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise HashLensError(f"training folder not found: {d}")
+        files += sorted(p for p in d.rglob("*") if p.is_file() and is_photo_name(p.name))
+    return files
+
+
+def augmented_features(files: list[Path], backbone: Backbone, views: int, variants: int, seed: int = 0,
+                       progress: Progress | None = None) -> np.ndarray:
+    """Backbone features of each photo, its random views, and near-duplicate variants of them."""
+    rng = random.Random(seed)
+    feats = []
+    for n, path in enumerate(files):
+        try:
+            img = decode_file(path, target=512).image
+        except DecodeError:
+            continue
+        batch = [img] + [random_variant(img, rng) for _ in range(variants)] + random_views(img, views, rng)
+        feats.append(backbone.embed_images(batch)[0])
+        if progress:
+            progress(n + 1, len(files), str(path))
+    if not feats:
+        raise HashLensError("no readable training photos")
+    return np.concatenate(feats)
+
+
+def fit_and_save(head: HashHead, x: np.ndarray, y: np.ndarray | None, out_dir: Path, name: str,
+                 default: bool) -> HeadInfo:
+    head.fit(x, y)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.npz"
+    sha = head.save(path)
+    info = HeadInfo(name, path, head.method, head.bits, sha)
+    record_head(info, default, out_dir)
+    return info

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from hashcore import bits as bitops
+from hashcore.dups import pairs_within
+from hashcore.search import CodeIndex, NumpyScan, ReferenceSearch
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([8, 32, 48, 64, 100, 128]).flatmap(
+    lambda b: arrays(np.bool_, st.tuples(st.integers(1, 20), st.just(b)))))
+def test_pack_unpack_round_trip(binary):
+    packed = bitops.pack(binary)
+    assert packed.dtype == np.uint64 and packed.flags.c_contiguous
+    assert np.array_equal(bitops.unpack(packed, binary.shape[1]), binary)
+    for row, code in zip(binary, packed, strict=True):
+        assert bitops.from_bytes(bitops.to_bytes(code)).tolist() == code.tolist()
+        assert bitops.code_to_int(code) == sum(1 << j for j, v in enumerate(row) if v)
+
+
+def clustered_codes(n, bits, seed=0, flips=4):
+    rng = np.random.default_rng(seed)
+    centres = rng.random((max(n // 50, 2), bits)) > 0.5
+    rows = centres[rng.integers(0, len(centres), n)]
+    noise = np.zeros_like(rows)
+    for i in range(n):
+        noise[i, rng.choice(bits, rng.integers(0, flips + 1), replace=False)] = True
+    return bitops.pack(rows ^ noise)
+
+
+@pytest.mark.parametrize("bits", [32, 64, 128])
+def test_numpy_scan_matches_reference(bits):
+    codes = clustered_codes(700, bits, seed=bits)
+    fast, ref = NumpyScan(codes), ReferenceSearch(codes)
+    for q in codes[::97]:
+        for k in (1, 10, 50):
+            assert [a.tolist() for a in fast.topk(q, k)] == [a.tolist() for a in ref.topk(q, k)]
+        for r in (0, 2, 5):
+            assert [a.tolist() for a in fast.radius(q, r)] == [a.tolist() for a in ref.radius(q, r)]
+
+
+def test_topk_larger_than_index_returns_everything_sorted():
+    codes = clustered_codes(30, 64)
+    rows, dist = NumpyScan(codes).topk(codes[0], 100)
+    assert sorted(rows.tolist()) == list(range(30))
+    assert dist.tolist() == sorted(dist.tolist()) and dist[0] == 0
+
+
+def test_code_index_returns_image_ids():
+    codes = clustered_codes(50, 64)
+    ids = np.arange(1000, 1050)
+    index = CodeIndex(ids, codes, 64)
+    hits = index.topk(codes[7], 3)
+    assert hits[0] == (1007, 0) or hits[0][1] == 0
+    assert all(1000 <= i < 1050 for i, _ in hits)
+    assert np.array_equal(index.code(1007), codes[7])
+
+
+@pytest.mark.parametrize("bits,r", [(64, 0), (64, 3), (64, 6), (128, 10), (32, 2)])
+def test_pairs_within_equals_brute_force(bits, r):
+    codes = clustered_codes(400, bits, seed=r)
+    d = np.array([[bin(bitops.code_to_int(a) ^ bitops.code_to_int(b)).count("1") for b in codes]
+                  for a in codes])
+    ii, jj = np.nonzero(np.triu(d <= r, k=1))
+    expected = sorted(zip(ii.tolist(), jj.tolist(), strict=True))
+    assert [tuple(p) for p in pairs_within(codes, bits, r).tolist()] == expected
