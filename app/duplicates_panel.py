@@ -1,0 +1,455 @@
+"""Duplicates: find groups, compare, decide what to keep, move the rest to the Trash, undo.
+
+Nothing is removed without the person seeing it: a keep rule only *marks* copies, every mark can
+be changed by hand, photos in protected folders can never be marked, at least one photo of every
+group always stays, and the final step is a confirmation that names the number of files and
+bytes. Removal is a move to the system Trash, undoable from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.compare import CompareView
+from app.context import AppContext
+from app.widgets import heading, human_bytes, muted
+from hashcore.keep import is_protected
+
+# (name, Hamming radius at 64 bits, minimum feature cosine)
+LEVELS = (("Strict", 2, 0.96), ("Close", 4, 0.93), ("Default", 6, 0.90), ("Loose", 9, 0.85),
+          ("Very loose", 12, 0.80))
+RULES = (("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
+         ("oldest", "Keep the oldest"), ("newest", "Keep the newest"),
+         ("folder", "Keep the one in a preferred folder"))
+GroupRole = Qt.ItemDataRole.UserRole + 10
+IdRole = Qt.ItemDataRole.UserRole + 11
+
+
+class DuplicatesPanel(QWidget):
+    findRequested = Signal()
+    planRequested = Signal()  # re-apply the keep rule to every group
+    trashRequested = Signal(list, int)  # ids, bytes (already confirmed by the person)
+    undoRequested = Signal()
+    dismissRequested = Signal(list)
+    compareImagesWanted = Signal(list)  # paths
+    chooseFolderRequested = Signal()
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("duplicatesPanel")
+        self.ctx = ctx
+        self.result: Any = None
+        self.marked: dict[int, set[int]] = {}  # group index -> ids marked for removal
+        self.keep: dict[int, int] = {}  # group index -> the rule's keeper
+        self.preferred: str | None = None
+        self.can_undo = False
+
+        self.level = QSlider(Qt.Orientation.Horizontal)
+        self.level.setObjectName("similaritySlider")
+        self.level.setRange(0, len(LEVELS) - 1)
+        self.level.setValue(2)
+        self.level.setPageStep(1)
+        self.level.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.level.setFixedWidth(160)
+        self.level.valueChanged.connect(self._level_changed)
+        self.level_label = QLabel()
+        self.level_label.setMinimumWidth(220)
+        self.find_btn = QPushButton("Find duplicates")
+        self.find_btn.setObjectName("findDuplicatesButton")
+        self.find_btn.setDefault(True)
+        self.find_btn.clicked.connect(self.findRequested)
+        self.rule = QComboBox()
+        self.rule.setObjectName("keepRule")
+        for key, text in RULES:
+            self.rule.addItem(text, key)
+        self.rule.currentIndexChanged.connect(self._rule_changed)
+        self.folder_btn = QPushButton("Choose folder…")
+        self.folder_btn.clicked.connect(self.chooseFolderRequested)
+        self.apply_btn = QPushButton("Apply to all groups")
+        self.apply_btn.setObjectName("applyRuleButton")
+        self.apply_btn.setToolTip("Mark copies for removal in every group by this rule (replaces your manual marks)")
+        self.apply_btn.clicked.connect(self.planRequested)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Similarity:"))
+        top.addWidget(self.level)
+        top.addWidget(self.level_label)
+        top.addWidget(self.find_btn)
+        top.addStretch(1)
+        top.addWidget(self.rule)
+        top.addWidget(self.folder_btn)
+        top.addWidget(self.apply_btn)
+
+        self.groups = QTreeWidget()
+        self.groups.setObjectName("dupGroups")
+        self.groups.setHeaderLabels(["Group", "Photos", "Score", "Reclaimable"])
+        self.groups.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.groups.header().setStretchLastSection(False)
+        self.groups.currentItemChanged.connect(self._group_chosen)
+        self.groups.setMinimumWidth(340)
+
+        self.members = QTreeWidget()
+        self.members.setObjectName("dupMembers")
+        self.members.setHeaderLabels(["Remove", "Photo", "Resolution", "Size", "Decision"])
+        self.members.setRootIsDecorated(False)
+        self.members.setIconSize(QSize(48, 48))
+        self.members.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.members.header().setStretchLastSection(False)
+        self.members.itemChanged.connect(self._member_toggled)
+        self.members.setMaximumHeight(190)
+        self.not_dup_btn = QPushButton("Not duplicates")
+        self.not_dup_btn.setObjectName("notDuplicatesButton")
+        self.not_dup_btn.setToolTip("These photos are different: hide this group from now on (unless a new photo joins it)")
+        self.not_dup_btn.clicked.connect(self._dismiss)
+        self.keep_all_btn = QPushButton("Keep all")
+        self.keep_all_btn.setToolTip("Unmark every photo in this group")
+        self.keep_all_btn.clicked.connect(self._keep_all)
+        self.group_title = heading("Pick a group to compare", 1.05)
+        gbar = QHBoxLayout()
+        gbar.addWidget(self.group_title, 1)
+        gbar.addWidget(self.keep_all_btn)
+        gbar.addWidget(self.not_dup_btn)
+        self.compare = CompareView()
+        detail = QWidget()
+        d = QVBoxLayout(detail)
+        d.setContentsMargins(0, 0, 0, 0)
+        d.addLayout(gbar)
+        d.addWidget(self.members)
+        d.addWidget(self.compare, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.groups)
+        split.addWidget(detail)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 900])
+
+        self.summary = QLabel("Press Find duplicates to look for copies in your library.")
+        self.summary.setObjectName("dupSummary")
+        self.summary.setWordWrap(True)
+        self.banner = muted("")
+        self.banner.setObjectName("dupBanner")
+        self.trash_btn = QPushButton("Move marked to Trash…")
+        self.trash_btn.setObjectName("trashButton")
+        self.trash_btn.clicked.connect(self._trash)
+        self.undo_btn = QPushButton("Undo last removal")
+        self.undo_btn.setObjectName("undoButton")
+        self.undo_btn.clicked.connect(self.undoRequested)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary, 1)
+        bottom.addWidget(self.undo_btn)
+        bottom.addWidget(self.trash_btn)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.banner)
+        lay.addLayout(bottom)
+        ctx.thumbs.updated.connect(self._thumb_updated)
+        self._level_changed()
+        self._rule_changed()
+        self._update_summary()
+
+    # -- controls ------------------------------------------------------------------------------
+    def params(self) -> tuple[int, float, str, str | None]:
+        name, r64, cos = LEVELS[self.level.value()]
+        radius = max(0, round(r64 * self.ctx.config.bits / 64))
+        return radius, cos, self.rule.currentData(), self.preferred
+
+    def _level_changed(self) -> None:
+        name, _, cos = LEVELS[self.level.value()]
+        radius = self.params()[0]
+        self.level_label.setText(f"{name} (code distance ≤ {radius}, look-alike ≥ {cos:.2f})")
+
+    def _rule_changed(self) -> None:
+        folder = self.rule.currentData() == "folder"
+        self.folder_btn.setVisible(folder)
+        self.folder_btn.setText(f"Prefer {Path(self.preferred).name}…" if self.preferred else "Choose folder…")
+        self.apply_btn.setEnabled(self.result is not None and bool(self.result.groups)
+                                  and (not folder or self.preferred is not None))
+
+    def set_preferred(self, folder: str) -> None:
+        self.preferred = folder
+        self._rule_changed()
+
+    def set_busy(self, busy: bool, text: str = "") -> None:
+        for w in (self.find_btn, self.apply_btn, self.trash_btn, self.undo_btn, self.not_dup_btn):
+            w.setEnabled(not busy)
+        if busy:
+            self.summary.setText(text)
+        else:
+            self._rule_changed()
+            self._update_summary()
+
+    # -- results -------------------------------------------------------------------------------
+    def set_result(self, result: Any) -> None:
+        self.result = result
+        self.marked = {n: set(plan[1]) for n, plan in enumerate(result.plans)}
+        self.keep = {n: plan[0] for n, plan in enumerate(result.plans)}
+        self._fill_groups()
+        self._rule_changed()
+        self._update_summary()
+        if not result.groups:
+            self.group_title.setText("No duplicates found")
+            self.compare.set_rows([])
+            self.members.clear()
+
+    def set_plans(self, plans: list[tuple[int, list[int]]]) -> None:
+        self.marked = {n: set(p[1]) for n, p in enumerate(plans)}
+        self.keep = {n: p[0] for n, p in enumerate(plans)}
+        self._refresh_group_items()
+        self._fill_members()
+        self._update_summary()
+
+    def _fill_groups(self) -> None:
+        self.groups.blockSignals(True)
+        self.groups.clear()
+        groups = self.result.groups
+        exact = [n for n, g in enumerate(groups) if g.kind == "exact"]
+        near = [n for n, g in enumerate(groups) if g.kind != "exact"]
+        self.section_items = {}
+        for kind, title, members in (("exact", "Exact copies (byte-identical)", exact),
+                                     ("near", "Near duplicates (look alike)", near)):
+            top = QTreeWidgetItem([f"{title} — {len(members)} group{'s' if len(members) != 1 else ''}"])
+            f = top.font(0)
+            f.setBold(True)
+            top.setFont(0, f)
+            top.setFirstColumnSpanned(True)
+            top.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.groups.addTopLevelItem(top)
+            self.section_items[kind] = top
+            for n in members:
+                item = QTreeWidgetItem()
+                item.setData(0, GroupRole, n)
+                top.addChild(item)
+                self._set_group_item(item, n)
+            top.setExpanded(True)
+        self.groups.resizeColumnToContents(1)
+        self.groups.resizeColumnToContents(2)
+        self.groups.resizeColumnToContents(3)
+        self.groups.blockSignals(False)
+        first = next((self.section_items[k].child(0) for k in ("exact", "near") if self.section_items[k].childCount()), None)
+        if first is not None:
+            self.groups.setCurrentItem(first)
+
+    def _set_group_item(self, item: QTreeWidgetItem, n: int) -> None:
+        g = self.result.groups[n]
+        rows = self.result.rows
+        name = Path(g.paths[0]).name
+        item.setText(0, f"{name}" + (f" + {len(g.paths) - 1}" if len(g.paths) > 1 else ""))
+        item.setText(1, str(len(g.image_ids)))
+        item.setText(2, "identical" if g.kind == "exact" else f"{g.score:.3f}")
+        freed = sum(rows[i]["size"] for i in self.marked.get(n, ()) if i in rows)
+        item.setText(3, human_bytes(freed) if freed else "—")
+        item.setToolTip(0, "\n".join(g.paths))
+        item.setToolTip(3, f"Removing the marked copies frees {human_bytes(freed)}; "
+                           f"keeping only the largest would free {human_bytes(g.reclaimable)}")
+        for c in (1, 2, 3):
+            item.setTextAlignment(c, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def _refresh_group_items(self) -> None:
+        for top in getattr(self, "section_items", {}).values():
+            for k in range(top.childCount()):
+                item = top.child(k)
+                self._set_group_item(item, item.data(0, GroupRole))
+
+    def current_group(self) -> int | None:
+        item = self.groups.currentItem()
+        return None if item is None else item.data(0, GroupRole)
+
+    def select_group(self, n: int) -> None:
+        for top in self.section_items.values():
+            for k in range(top.childCount()):
+                if top.child(k).data(0, GroupRole) == n:
+                    self.groups.setCurrentItem(top.child(k))
+                    return
+
+    def _group_chosen(self, *_: Any) -> None:
+        n = self.current_group()
+        self.not_dup_btn.setEnabled(n is not None)
+        self.keep_all_btn.setEnabled(n is not None)
+        if n is None:
+            return
+        g = self.result.groups[n]
+        kind = "Exact copies" if g.kind == "exact" else f"Near duplicates, score {g.score:.3f}"
+        self.group_title.setText(f"{kind}: {len(g.image_ids)} photos")
+        self._fill_members()
+        rows = [self.result.rows[i] for i in g.image_ids if i in self.result.rows]
+        self.compare.set_rows(rows, self._marks(n))
+        self.compareImagesWanted.emit([r["path"] for r in rows])
+
+    def protected(self, image_id: int) -> bool:
+        row = self.result.rows.get(image_id)
+        return bool(row and is_protected(row["path"], self.result.protected_roots))
+
+    def _decision(self, n: int, image_id: int) -> str:
+        if self.protected(image_id):
+            return "Keep (protected folder)"
+        if image_id in self.marked.get(n, ()):
+            return "Remove"
+        return "Keep" + (" (rule)" if self.keep.get(n) == image_id else "")
+
+    def _marks(self, n: int) -> dict[int, str]:
+        return {i: ("REMOVE" if i in self.marked.get(n, ()) else "KEEP") for i in self.result.groups[n].image_ids}
+
+    def _fill_members(self) -> None:
+        n = self.current_group()
+        self.members.blockSignals(True)
+        self.members.clear()
+        if n is None or self.result is None:
+            self.members.blockSignals(False)
+            return
+        for image_id in self.result.groups[n].image_ids:
+            row = self.result.rows.get(image_id)
+            if row is None:
+                continue
+            item = QTreeWidgetItem(["", Path(row["path"]).name, f"{row.get('width')} × {row.get('height')}",
+                                    human_bytes(row["size"]), self._decision(n, image_id)])
+            item.setData(0, IdRole, image_id)
+            item.setToolTip(1, row["path"])
+            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+            if not self.protected(image_id):
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
+            item.setFlags(flags)
+            item.setCheckState(0, Qt.CheckState.Checked if image_id in self.marked.get(n, ())
+                               else Qt.CheckState.Unchecked)
+            if self.protected(image_id):
+                item.setToolTip(0, "In a protected folder: never removed")
+                item.setText(0, "🔒")
+            if image_id in self.marked.get(n, ()):
+                item.setForeground(4, QBrush(QColor("#c0392b")))
+            else:
+                item.setForeground(4, QBrush(QColor("#1e8449")))
+            pix = self.ctx.thumbs.get(row["path"], 96)
+            if pix is not None:
+                item.setIcon(1, QIcon(pix))
+            self.members.addTopLevelItem(item)
+        for c in (0, 2, 3, 4):
+            self.members.resizeColumnToContents(c)
+        self.members.blockSignals(False)
+
+    def _thumb_updated(self, path: str) -> None:
+        for k in range(self.members.topLevelItemCount()):
+            item = self.members.topLevelItem(k)
+            if item.toolTip(1) == path:
+                pix = self.ctx.thumbs.get(path, 96)
+                if pix is not None:
+                    item.setIcon(1, QIcon(pix))
+
+    def _member_toggled(self, item: QTreeWidgetItem, column: int) -> None:
+        n = self.current_group()
+        if n is None or column != 0:
+            return
+        image_id = item.data(0, IdRole)
+        marks = self.marked.setdefault(n, set())
+        if item.checkState(0) == Qt.CheckState.Checked:
+            group = self.result.groups[n].image_ids
+            if self.protected(image_id) or len(marks | {image_id}) >= len(group):
+                self.banner.setText("At least one photo of every group stays: unmark another one first.")
+                self.members.blockSignals(True)
+                item.setCheckState(0, Qt.CheckState.Unchecked)
+                self.members.blockSignals(False)
+                return
+            marks.add(image_id)
+        else:
+            marks.discard(image_id)
+        self.banner.setText("")
+        self.set_manual(n)
+
+    def set_mark(self, n: int, image_id: int, remove: bool) -> bool:
+        """Manual override (also used by tests and the keyboard): mark or unmark one photo."""
+        marks = self.marked.setdefault(n, set())
+        if remove:
+            if self.protected(image_id) or len(marks | {image_id}) >= len(self.result.groups[n].image_ids):
+                return False
+            marks.add(image_id)
+        else:
+            marks.discard(image_id)
+        self.set_manual(n)
+        return True
+
+    def set_manual(self, n: int) -> None:
+        self._refresh_group_items()
+        if self.current_group() == n:
+            self._fill_members()
+            self.compare.set_marks(self._marks(n))
+        self._update_summary()
+
+    def _keep_all(self) -> None:
+        n = self.current_group()
+        if n is not None:
+            self.marked[n] = set()
+            self.set_manual(n)
+
+    def _dismiss(self) -> None:
+        n = self.current_group()
+        if n is not None:
+            self.dismissRequested.emit(list(self.result.groups[n].image_ids))
+
+    def remove_group(self, ids: list[int]) -> None:
+        """After 'Not duplicates': drop the group from the list without a new search."""
+        n = next((k for k, g in enumerate(self.result.groups) if g.image_ids == ids), None)
+        if n is None:
+            return
+        self.marked[n] = set()
+        for top in self.section_items.values():
+            for k in range(top.childCount()):
+                if top.child(k).data(0, GroupRole) == n:
+                    top.removeChild(top.child(k))
+                    break
+        self._update_summary()
+        self.banner.setText(f"Remembered: those {len(ids)} photos are not duplicates. "
+                            "They will not be grouped again unless a new photo joins them.")
+
+    # -- removal -------------------------------------------------------------------------------
+    def marked_ids(self) -> list[int]:
+        ids: list[int] = []
+        for _n, marks in sorted(self.marked.items()):
+            ids += [i for i in sorted(marks) if i not in ids and not self.protected(i)]
+        return ids
+
+    def marked_bytes(self) -> int:
+        return sum(self.result.rows[i]["size"] for i in self.marked_ids() if i in self.result.rows)
+
+    def _update_summary(self) -> None:
+        self.undo_btn.setEnabled(self.can_undo)
+        if self.result is None:
+            self.trash_btn.setEnabled(False)
+            return
+        groups = self.result.groups
+        n_exact = sum(1 for g in groups if g.kind == "exact")
+        ids = self.marked_ids()
+        in_groups = sum(1 for m in self.marked.values() if m)
+        self.trash_btn.setEnabled(bool(ids))
+        if not groups:
+            self.summary.setText(f"No duplicates found ({self.result.seconds:.1f} s). Try a looser similarity.")
+            return
+        self.summary.setText(
+            f"{len(groups)} groups ({n_exact} exact, {len(groups) - n_exact} near) · "
+            f"<b>{len(ids)} photos marked for removal</b> in {in_groups} groups · "
+            f"<b>{human_bytes(self.marked_bytes())}</b> to reclaim")
+
+    def _trash(self) -> None:
+        ids = self.marked_ids()
+        if ids:
+            self.trashRequested.emit(ids, self.marked_bytes())
+
+    def set_can_undo(self, can: bool) -> None:
+        self.can_undo = can
+        self.undo_btn.setEnabled(can)

@@ -1,0 +1,169 @@
+"""Job functions the GUI runs through `app.workers`: plain functions of (ctx, ...) with no Qt
+widgets in them. Each opens its own Library via `ctx.library()` and closes it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QImage
+
+from hashcore.decode import open_full
+from hashcore.errors import Cancelled
+
+
+def index_job(ctx: Any, roots: list[str]) -> Any:
+    with ctx.library() as lib:
+        return lib.index(roots, progress=ctx.progress, cancel=ctx.cancelled)
+
+
+def rescan_job(ctx: Any) -> Any:
+    with ctx.library() as lib:
+        return lib.rescan(progress=ctx.progress, cancel=ctx.cancelled)
+
+
+@dataclass
+class LibrarySnapshot:
+    """Everything the library panel shows, read in one go off the GUI thread."""
+
+    images: list[dict[str, Any]]
+    roots: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    tags: list[tuple[str, int]]
+    stats: dict[str, Any]
+    tag_filter: str | None = None
+    filtered_ids: list[int] | None = None
+
+
+def snapshot_job(ctx: Any, tag: str | None = None) -> LibrarySnapshot:
+    with ctx.library() as lib:
+        s = lib.store
+        return LibrarySnapshot(s.images(), s.roots(), s.scan_errors(), s.all_tags(), s.stats(),
+                               tag, s.ids_with_tag(tag) if tag else None)
+
+
+@dataclass
+class SearchResult:
+    query_label: str
+    query_path: str | None
+    hits: list[Any]
+    seconds: float
+    query_id: int | None = None
+
+
+def search_id_job(ctx: Any, image_id: int, k: int, radius: int | None) -> SearchResult:
+    t0 = time.perf_counter()
+    with ctx.library() as lib:
+        row = lib.store.image(image_id)
+        hits = lib.search_id(image_id, k, radius)
+    return SearchResult(Path(row["path"]).name, row["path"], hits, time.perf_counter() - t0, image_id)
+
+
+def search_file_job(ctx: Any, path: str, k: int, radius: int | None, label: str | None = None) -> SearchResult:
+    t0 = time.perf_counter()
+    with ctx.library() as lib:
+        hits = lib.search_file(path, k, radius)
+    return SearchResult(label or Path(path).name, path, hits, time.perf_counter() - t0)
+
+
+@dataclass
+class DupResult:
+    groups: list[Any]
+    rows: dict[int, dict[str, Any]]
+    protected_roots: list[str]
+    plans: list[tuple[int, list[int]]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
+                   preferred: str | None) -> DupResult:
+    t0 = time.perf_counter()
+    with ctx.library() as lib:
+        groups = lib.duplicates(radius, min_cosine)
+        ids = sorted({i for g in groups for i in g.image_ids})
+        rows = {r["id"]: r for r in lib.store.images(ids=ids)}
+        protected = [r["path"] for r in lib.store.roots() if r["protected"]]
+        plans = [lib.plan_removal(g, rule, preferred) for g in groups]
+    return DupResult(groups, rows, protected, plans, time.perf_counter() - t0)
+
+
+def trash_job(ctx: Any, ids: list[int]) -> Any:
+    with ctx.library() as lib:
+        return lib.trash(ids)
+
+
+def undo_job(ctx: Any) -> list[str]:
+    with ctx.library() as lib:
+        return lib.undo_trash()
+
+
+def dismiss_job(ctx: Any, ids: list[int]) -> list[int]:
+    with ctx.library() as lib:
+        lib.dismiss(ids)
+    return ids
+
+
+def preview_job(ctx: Any, path: str, edge: int) -> tuple[str, QImage, tuple[int, int]]:
+    """An oriented image scaled to fit `edge` (0 = full size), as a QImage, and its full size."""
+    img = open_full(path)
+    size = img.size
+    if edge and max(size) > edge:
+        img.thumbnail((edge, edge))
+    if ctx.cancelled():
+        raise Cancelled("preview no longer needed")
+    data = img.tobytes("raw", "RGB")
+    q = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
+    return path, q, size
+
+
+def full_images_job(ctx: Any, paths: list[str]) -> list[tuple[str, QImage | None, str]]:
+    """Full-size images for the compare view (the point is to see every pixel)."""
+    out = []
+    for p in paths:
+        try:
+            _, q, _ = preview_job(ctx, p, 0)
+            out.append((p, q, ""))
+        except Exception as exc:  # noqa: BLE001 - one unreadable photo must not cost the others
+            out.append((p, None, str(exc)))
+    return out
+
+
+def tag_job(ctx: Any, action: str, ids: list[int], tags: list[str]) -> None:
+    with ctx.library() as lib:
+        if action == "add":
+            lib.store.add_tags(ids, tags)
+        else:
+            lib.store.remove_tags(ids, tags)
+
+
+def roots_job(ctx: Any, action: str, arg: Any, flag: bool = False) -> None:
+    with ctx.library() as lib:
+        if action == "add":
+            lib.store.add_root(arg, protected=flag)
+        elif action == "remove":
+            lib.store.remove_root(arg)
+        elif action == "protect":
+            lib.store.set_protected(arg, flag)
+
+
+
+def plan_job(ctx: Any, groups: list[Any], rule: str, preferred: str | None) -> list[tuple[int, list[int]]]:
+    with ctx.library() as lib:
+        return [lib.plan_removal(g, rule, preferred) for g in groups]
+
+
+def copy_samples_job(ctx: Any, src: str, dest: str) -> str:
+    """Copy the shipped sample photos into the data folder, so trying HashLens out (and even
+    removing a 'duplicate' there) never touches the installation."""
+    import shutil
+
+    from hashcore.decode import is_photo_name
+
+    out = Path(dest)
+    out.mkdir(parents=True, exist_ok=True)
+    for p in sorted(Path(src).iterdir()):
+        if p.is_file() and is_photo_name(p.name) and not (out / p.name).exists():
+            shutil.copy2(p, out / p.name)
+    return str(out)

@@ -1,0 +1,73 @@
+"""`hashlens`: open the HashLens window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def resolve_config(bits: int | None = None, home: str | None = None) -> Any:
+    """HASHLENS_HOME wins, then the command line, then the saved setting, then the default."""
+    from app.context import settings
+    from hashcore.config import DEFAULT_BITS, SUPPORTED_BITS, Config, data_home
+
+    s = settings()
+    if os.environ.get("HASHLENS_HOME"):
+        home_path = data_home()
+    elif home:
+        home_path = Path(home).expanduser()
+    else:
+        saved = str(s.value("dataHome", "") or "")
+        home_path = Path(saved).expanduser() if saved else data_home()
+    b = bits or int(s.value("bits", DEFAULT_BITS))
+    return Config(home=home_path, bits=b if b in SUPPORTED_BITS else DEFAULT_BITS)
+
+
+def make_encoder(config: Any) -> Any:
+    from hashcore.models import Encoder, head_info
+
+    return Encoder(head_info(config.bits, models_dir=config.models_dir))
+
+
+def build_window(config: Any = None) -> Any:
+    """The real main window (used by `main`, the tests and the screenshot script)."""
+    from app.window import MainWindow
+
+    config = config or resolve_config()
+    return MainWindow(config, make_encoder(config))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hashlens", description="HashLens: offline photo search")
+    parser.add_argument("folders", nargs="*", help="photo folders to add and index")
+    parser.add_argument("--bits", type=int, choices=(32, 64, 128), help="code length")
+    parser.add_argument("--home", help="data folder (database, thumbnails)")
+    args = parser.parse_args(argv)
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.window import app_icon
+    from hashcore.errors import HashLensError
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("HashLens")
+    app.setOrganizationName("HashLens")
+    app.setApplicationDisplayName("HashLens")
+    app.setDesktopFileName("io.hashlens.HashLens")
+    app.setWindowIcon(app_icon())
+    try:
+        win = build_window(resolve_config(args.bits, args.home))
+    except HashLensError as exc:
+        QMessageBox.critical(None, "HashLens cannot start", str(exc))
+        return 1
+    win.show()
+    if args.folders:
+        win.index_folders(args.folders)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Tags: add and remove tags on the selected photos, and filter the grid by tag.
+
+The box at the top of the sidebar is where searching by meaning goes (issue 5: a text tag
+matched against photos nobody tagged, through the multimodal model). Until that engine exists it
+is shown disabled with an explanation; `set_semantic_search(fn)` switches it on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.context import AppContext
+from app.photogrid import PhotoGrid
+from app.widgets import PreviewPane, heading, muted
+
+ALL = "\0all"
+
+
+class TagsPanel(QWidget):
+    tagRequested = Signal(str, list, list)  # action ("add"|"remove"), ids, tags
+    filterChanged = Signal(object)  # tag or None
+    selectionChangedTo = Signal(object)
+    semanticSearchRequested = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tagsPanel")
+        self.ctx = ctx
+        self.all_rows: list[dict[str, Any]] = []
+        self.semantic: Callable[[str], Any] | None = None
+
+        # issue 5's place: search by meaning (cross-modal), disabled until the engine has it
+        self.semantic_box = QGroupBox("Find photos of…")
+        self.semantic_box.setObjectName("semanticSearch")
+        self.semantic_edit = QLineEdit()
+        self.semantic_edit.setObjectName("tagSearchBox")
+        self.semantic_edit.setPlaceholderText("e.g. cat, beach, birthday")
+        self.semantic_edit.returnPressed.connect(lambda: self.semanticSearchRequested.emit(self.semantic_edit.text()))
+        self.semantic_note = muted("Coming soon: search by a word even in photos nobody tagged.")
+        sb = QVBoxLayout(self.semantic_box)
+        sb.addWidget(self.semantic_edit)
+        sb.addWidget(self.semantic_note)
+        self.set_semantic_search(None)
+
+        self.tag_list = QListWidget()
+        self.tag_list.setObjectName("tagList")
+        self.tag_list.currentItemChanged.connect(self._tag_chosen)
+        self.tag_edit = QLineEdit()
+        self.tag_edit.setObjectName("tagEdit")
+        self.tag_edit.setPlaceholderText("New tag for the selected photos")
+        self.tag_edit.returnPressed.connect(self._add)
+        self.add_btn = QPushButton("Add tag")
+        self.add_btn.clicked.connect(self._add)
+        self.remove_btn = QPushButton("Remove tag from selected")
+        self.remove_btn.setObjectName("removeTagButton")
+        self.remove_btn.setToolTip("Remove the tag chosen in the list from the selected photos")
+        self.remove_btn.clicked.connect(self._remove)
+        side = QWidget()
+        s = QVBoxLayout(side)
+        s.addWidget(self.semantic_box)
+        s.addWidget(heading("Your tags", 1.1))
+        s.addWidget(self.tag_list, 1)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.tag_edit, 1)
+        add_row.addWidget(self.add_btn)
+        s.addLayout(add_row)
+        s.addWidget(self.remove_btn)
+        s.addWidget(muted("Select photos in the grid (Ctrl/Shift-click for several), then add or remove a tag."))
+
+        self.model = ctx.photo_model()
+        self.grid = PhotoGrid(self.model)
+        self.grid.setObjectName("tagsGrid")
+        self.count = muted("", wrap=False)
+        body = QWidget()
+        b = QVBoxLayout(body)
+        b.setContentsMargins(0, 0, 0, 0)
+        b.addWidget(self.count)
+        b.addWidget(self.grid, 1)
+        self.preview = PreviewPane()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(side)
+        split.addWidget(body)
+        split.addWidget(self.preview)
+        split.setStretchFactor(1, 1)
+        split.setSizes([280, 700, 280])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split)
+        self.grid.selectionModel().currentChanged.connect(lambda *_: self.selectionChangedTo.emit(self.grid.current_row()))
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self._update_buttons()
+
+    def set_semantic_search(self, fn: Callable[[str], Any] | None) -> None:
+        """Issue 5 plugs cross-modal tag search in here."""
+        self.semantic = fn
+        self.semantic_edit.setEnabled(fn is not None)
+        self.semantic_note.setVisible(fn is None)
+
+    def current_tag(self) -> str | None:
+        item = self.tag_list.currentItem()
+        if item is None:
+            return None
+        tag = item.data(Qt.ItemDataRole.UserRole)
+        return None if tag == ALL else tag
+
+    def set_tags(self, tags: list[tuple[str, int]], total: int) -> None:
+        current = self.current_tag()
+        self.tag_list.blockSignals(True)
+        self.tag_list.clear()
+        item = QListWidgetItem(f"All photos ({total:,})")
+        item.setData(Qt.ItemDataRole.UserRole, ALL)
+        self.tag_list.addItem(item)
+        chosen = item
+        for tag, n in tags:
+            it = QListWidgetItem(f"{tag} ({n:,})")
+            it.setData(Qt.ItemDataRole.UserRole, tag)
+            self.tag_list.addItem(it)
+            if tag == current:
+                chosen = it
+        self.tag_list.setCurrentItem(chosen)
+        self.tag_list.blockSignals(False)
+        self._update_buttons()
+
+    def set_rows(self, rows: list[dict[str, Any]], tag: str | None) -> None:
+        self.model.set_rows(rows)
+        self.count.setText(f"{len(rows):,} photos tagged “{tag}”" if tag else f"All {len(rows):,} photos")
+
+    def _tag_chosen(self, *_: Any) -> None:
+        self._update_buttons()
+        self.filterChanged.emit(self.current_tag())
+
+    def _update_buttons(self) -> None:
+        has_sel = bool(self.grid.selectionModel().selectedIndexes())
+        self.add_btn.setEnabled(has_sel)
+        self.remove_btn.setEnabled(has_sel and self.current_tag() is not None)
+
+    def _add(self) -> None:
+        tags = [t.strip() for t in self.tag_edit.text().split(",") if t.strip()]
+        ids = self.grid.selected_ids()
+        if tags and ids:
+            self.tagRequested.emit("add", ids, tags)
+            self.tag_edit.clear()
+
+    def _remove(self) -> None:
+        tag, ids = self.current_tag(), self.grid.selected_ids()
+        if tag and ids:
+            self.tagRequested.emit("remove", ids, [tag])
