@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("HashLens")
     app.setOrganizationName("HashLens")
     app.setApplicationDisplayName("HashLens")
-    app.setDesktopFileName("io.hashlens.HashLens")
+    app.setDesktopFileName("hashlens")
     app.setWindowIcon(app_icon())
     try:
         win = build_window(resolve_config(args.bits, args.home))

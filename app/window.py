@@ -171,7 +171,10 @@ class MainWindow(QMainWindow):
         self.errors_btn.setObjectName("errorsButton")
         self.errors_btn.setAutoRaise(True)
         self.errors_btn.clicked.connect(lambda: self.errors_dock.setVisible(not self.errors_dock.isVisible()))
+        self.stats_label = QLabel("")
+        self.stats_label.setObjectName("statsLabel")
         sb.addWidget(self.status_label, 1)
+        sb.addPermanentWidget(self.stats_label)
         sb.addPermanentWidget(self.progress_label)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_btn)
@@ -315,9 +318,8 @@ class MainWindow(QMainWindow):
             self.tags.set_rows(rows, snap.tag_filter)
         self._fill_errors(snap.errors)
         st = snap.stats
-        if not self.index_job:
-            self.status_label.setText(f"{st['photos']:,} photos in {st['roots']} folder{'s' if st['roots'] != 1 else ''}"
-                                      + (f" · {st['missing']} missing" if st["missing"] else ""))
+        self.stats_label.setText(f"{st['photos']:,} photos in {st['roots']} folder{'s' if st['roots'] != 1 else ''}"
+                                 + (f" · {st['missing']} missing" if st["missing"] else ""))
         self.rescan_action.setEnabled(bool(snap.roots))
         self.snapshotLoaded.emit()
 

@@ -1,0 +1,147 @@
+"""GUI tests: a real offscreen window over a real library of real photos and the real model.
+
+Each test gets its own HASHLENS_HOME, HOME and XDG_DATA_HOME (so the Trash is a temp folder) from
+tests/conftest.py; this file adds an isolated QSettings location, one Encoder shared by all tests
+(the backbone loads once), and a folder of sample photos with the copies people really end up
+with: downscaled, re-compressed, cropped, brightened, and a byte-identical backup.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+# QSettings caches its folder on first use, so it is fixed once for the whole run
+_SETTINGS_DIR = tempfile.mkdtemp(prefix="hashlens-gui-settings-")
+os.environ["XDG_CONFIG_HOME"] = _SETTINGS_DIR
+
+from tests.photos import SAMPLES, load_small, save_jpeg, variants  # noqa: E402
+
+PLANTED = ("chelsea-cat", "astronaut", "coffee")
+VARIANT_KINDS = ("small", "recompressed", "cropped", "bright")
+
+
+@pytest.fixture(autouse=True)
+def gui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Same isolation as tests/conftest.py, stated here too so these tests never depend on order."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("HASHLENS_HOME", str(home / "hashlens"))
+    from app.context import settings
+
+    s = settings()
+    s.clear()
+    s.sync()
+    return home
+
+
+@pytest.fixture(scope="session")
+def models_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped models; if this checkout has none yet, a real ITQ head trained on the samples."""
+    from hashcore.config import RESOURCES
+    from hashcore.errors import ModelError
+    from hashcore.models import head_info
+
+    try:
+        head_info(64, models_dir=RESOURCES / "models")
+        return RESOURCES
+    except ModelError:
+        pass
+    from hashcore.backbone import Backbone
+    from hashcore.train import augmented_features, fit_and_save, make_head, photo_files
+
+    res = tmp_path_factory.mktemp("resources")
+    x = augmented_features(photo_files([SAMPLES]), Backbone(), views=6, variants=3, seed=0)
+    fit_and_save(make_head("itq", 64, seed=0), x, None, res / "models", "itq-64", default=True)
+    return res
+
+
+@pytest.fixture(scope="session")
+def encoder(models_resources: Path):  # noqa: ANN201
+    from hashcore.models import Encoder, head_info
+
+    return Encoder(head_info(64, models_dir=models_resources / "models"))
+
+
+@pytest.fixture
+def config(gui_home: Path, models_resources: Path):  # noqa: ANN201
+    from hashcore.config import Config
+
+    return Config(home=gui_home / "hashlens", bits=64, resources=models_resources)
+
+
+@pytest.fixture(scope="session")
+def photo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once: samples + variants of three of them + an exact backup copy."""
+    root = tmp_path_factory.mktemp("photos")
+    (root / "originals").mkdir()
+    for src in sorted(SAMPLES.glob("*.jpg")):
+        shutil.copy2(src, root / "originals" / src.name)
+    for n, stem in enumerate(PLANTED):
+        img = load_small(SAMPLES / f"{stem}.jpg")
+        for kind, v in variants(img, n).items():
+            save_jpeg(v, root / "copies" / f"{stem}-{kind}.jpg")
+    (root / "backup").mkdir()
+    shutil.copy2(SAMPLES / "astronaut.jpg", root / "backup" / "astronaut.jpg")
+    return root
+
+
+@pytest.fixture
+def photos(tmp_path: Path, photo_template: Path) -> Path:
+    """This test's own copy of the photo folder (tests move files to the Trash)."""
+    dest = tmp_path / "Pictures"
+    shutil.copytree(photo_template, dest)
+    return dest
+
+
+@pytest.fixture
+def window(qtbot, config, encoder) -> Iterator:  # noqa: ANN001
+    from app.window import MainWindow
+
+    win = MainWindow(config, encoder)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def indexed(qtbot, window, photos: Path):  # noqa: ANN001, ANN201
+    """A window whose library holds `photos`, indexed through the GUI."""
+    with qtbot.waitSignal(window.indexingFinished, timeout=180_000):
+        window.index_folders([str(photos)])
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == count_photos(photos), timeout=20_000)
+    return window
+
+
+def count_photos(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*.jpg"))
+
+
+def answer_dialog(qtbot, name: str, button_prefix: str, seen: list[str]) -> Callable[[], None]:  # noqa: ANN001
+    """Click a button of the modal dialog called `name` when it opens; its text goes to `seen`."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def poll() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.objectName() == name:
+            seen.append(box.text() + "\n" + box.informativeText())
+            for b in box.buttons():
+                if b.text().startswith(button_prefix):
+                    b.click()
+                    return
+        QTimer.singleShot(50, poll)
+
+    QTimer.singleShot(50, poll)
+    return poll
