@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.widgets import human_bytes, human_date
+from app.widgets import human_bytes, human_date, short_folder
 
 
 class ZoomView(QGraphicsView):
@@ -143,7 +143,8 @@ class CompareView(QWidget):
         self.facts.setObjectName("compareFacts")
         self.facts.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.facts.verticalHeader().setDefaultSectionSize(22)
-        self.facts.setMaximumHeight(7 * 22 + 30)
+        self.facts.setFixedHeight(6 * 22 + 28)
+        self.facts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
@@ -205,7 +206,7 @@ class CompareView(QWidget):
             ("Format", lambda r: r.get("format") or "", None),
             ("Date", human_date, None),
             ("Camera", lambda r: r.get("camera") or "—", None),
-            ("Folder", lambda r: r["path"].rsplit("/", 1)[0], None),
+            ("Folder", lambda r: short_folder(r["path"]), None),
         ]
         self.facts.clear()
         self.facts.setRowCount(len(facts))
@@ -221,7 +222,7 @@ class CompareView(QWidget):
             top = max((best(r) for r in self.rows), default=None) if best and differ else None
             for c, (r, v) in enumerate(zip(self.rows, values, strict=True)):
                 item = QTableWidgetItem(v)
-                item.setToolTip(v)
+                item.setToolTip(r["path"] if name == "Folder" else v)
                 if differ:
                     f = item.font()
                     f.setBold(True)

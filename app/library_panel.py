@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.context import AppContext
 from app.photogrid import PhotoGrid
-from app.widgets import EmptyState, PreviewPane, heading, muted
+from app.widgets import EmptyState, PreviewPane, heading, muted, plural
 
 
 class LibraryPanel(QWidget):
@@ -101,6 +101,7 @@ class LibraryPanel(QWidget):
 
         self.preview = PreviewPane()
         split = QSplitter(Qt.Orientation.Horizontal)
+        self.side = side
         split.addWidget(side)
         split.addWidget(self.stack)
         split.addWidget(self.preview)
@@ -122,10 +123,13 @@ class LibraryPanel(QWidget):
         self.roots = roots
         self._fill_roots()
         self._apply_filter()
-        self.stack.setCurrentIndex(0 if not roots and not images else 1)
+        empty = not roots and not images
+        self.stack.setCurrentIndex(0 if empty else 1)
+        self.side.setVisible(not empty)  # a first run shows only the welcome, not empty panes
+        self.preview.setVisible(not empty)
         self.stats_label.setText(
-            f"{stats.get('photos', 0):,} photos · {stats.get('missing', 0)} missing · "
-            f"{stats.get('errors', 0)} errors · {stats.get('tags', 0)} tags")
+            f"{plural(stats.get('photos', 0), 'photo')} · {stats.get('missing', 0)} missing · "
+            f"{plural(stats.get('errors', 0), 'error')} · {plural(stats.get('tags', 0), 'tag')}")
         if current and not self.grid.select_id(current["id"]):
             self.preview.show_row(None)
 
@@ -142,7 +146,7 @@ class LibraryPanel(QWidget):
             if r["missing"]:
                 bits.append(f"{r['missing']} missing")
             if r["errors"]:
-                bits.append(f"{r['errors']} errors")
+                bits.append(plural(r["errors"], "error"))
             text = ", ".join(bits) or "ok"
             item = QTreeWidgetItem([("🔒 " if r["protected"] else "") + Path(r["path"]).name or r["path"],
                                     f"{r['indexed']:,}", text])

@@ -113,6 +113,11 @@ class SimilarPanel(QWidget):
         lay.addWidget(split, 1)
         self.grid.selectionModel().currentChanged.connect(lambda *_: self.selectionChangedTo.emit(self.grid.current_row()))
         self.search_btn.setEnabled(False)
+        ctx.thumbs.updated.connect(self._thumb_ready)
+
+    def _thumb_ready(self, path: str) -> None:
+        if self.query is not None and self.query.get("id") is not None and self.query.get("path") == path:
+            self.set_query_thumb(self.ctx.thumbs.get(path, self.ctx.edge))
 
     def radius(self) -> int | None:
         v = self.radius_spin.value()
@@ -128,6 +133,8 @@ class SimilarPanel(QWidget):
         name = query.get("label") or Path(query.get("path") or "").name
         self.title.setText(f"Photos like “{name}”")
         self.subtitle.setText(query.get("path") or "")
+        if thumb is None and query.get("id") is not None:
+            thumb = self.ctx.thumbs.get(query["path"], self.ctx.edge)  # asks for it if not cached
         self.set_query_thumb(thumb)
         self.status.setText("Searching…")
 

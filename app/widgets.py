@@ -29,6 +29,16 @@ def human_bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def short_folder(path: str, parts: int = 2) -> str:
+    """The last folders of a file's path ('…/Pictures/Holiday'): enough to tell copies apart."""
+    p = Path(path).parent.parts
+    return str(Path(*p)) if len(p) <= parts + 1 else "…/" + "/".join(p[-parts:])
+
+
 def human_date(row: dict[str, Any]) -> str:
     if row.get("taken_at"):
         t = str(row["taken_at"])

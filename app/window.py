@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         self.errors_btn = QToolButton()
         self.errors_btn.setObjectName("errorsButton")
         self.errors_btn.setAutoRaise(True)
-        self.errors_btn.clicked.connect(lambda: self.errors_dock.setVisible(not self.errors_dock.isVisible()))
+        self.errors_btn.clicked.connect(self.toggle_problems)
         self.stats_label = QLabel("")
         self.stats_label.setObjectName("statsLabel")
         sb.addWidget(self.status_label, 1)
@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         for n, name in enumerate(("&Library", "&Similar", "&Duplicates", "&Tags")):
             self._action(v, name, lambda _=False, n=n: self.tabs.setCurrentIndex(n), f"Ctrl+{n + 1}")
         v.addSeparator()
-        self._action(v, "&Problems", lambda: self.errors_dock.setVisible(not self.errors_dock.isVisible()), "Ctrl+E")
+        self._action(v, "&Problems", self.toggle_problems, "Ctrl+E")
         h = mb.addMenu("&Help")
         self._action(h, "&About HashLens", self.about)
 
@@ -323,6 +323,17 @@ class MainWindow(QMainWindow):
         self.rescan_action.setEnabled(bool(snap.roots))
         self.snapshotLoaded.emit()
 
+    def show_problems(self) -> None:
+        if not self.errors_dock.isVisible():
+            self.errors_dock.show()
+            self.resizeDocks([self.errors_dock], [200], Qt.Orientation.Vertical)
+
+    def toggle_problems(self) -> None:
+        if self.errors_dock.isVisible():
+            self.errors_dock.hide()
+        else:
+            self.show_problems()
+
     def _fill_errors(self, errors: list[dict[str, Any]]) -> None:
         self.errors_table.setRowCount(len(errors))
         for n, e in enumerate(errors):
@@ -393,7 +404,7 @@ class MainWindow(QMainWindow):
         self.last_report_text = text
         self.last_report = r
         if r.errors and self.show_errors_on_finish:
-            self.errors_dock.show()
+            self.show_problems()
 
     def _index_finished(self) -> None:
         self.index_job = None
