@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -136,7 +137,10 @@ class Protocol:
     description: dict[str, Any] = field(default_factory=dict)
 
 
-def load_protocol(size: int = 224, cache: Path = FEATURE_CACHE, seed: int = 0) -> Protocol:
+def load_protocol(size: int = 224, cache: Path = FEATURE_CACHE, seed: int = 0, validation: bool = False) -> Protocol:
+    """The benchmark split of cached features. `validation` re-draws the same protocol inside the
+    60,000 training images only (queries from the first 10,000), for choosing hyper-parameters
+    without looking at the test queries."""
     from hashcore.datasets import protocol_split
 
     path = cache / f"fmnist_features_{size}.npz"
@@ -144,10 +148,12 @@ def load_protocol(size: int = 224, cache: Path = FEATURE_CACHE, seed: int = 0) -
         raise FileNotFoundError(f"{path} missing: run `nice -n 19 python bench/eval_features.py --size {size}` first")
     with np.load(path) as z:
         feats, labels = z["features"].astype(np.float32), z["labels"].astype(np.int64)
-    sp = protocol_split(labels, seed=seed)
-    desc = {"data": "Fashion-MNIST (Debian dataset-fashion-mnist), 70,000 images",
-            "features": f"EfficientNet-Lite0 ImageNet, 1280-d pooled features, images upscaled to {size} px, grey to 3 channels",
-            "queries": f"{len(sp.query)} from the test set (100 per class)",
+    if validation:
+        feats, labels = feats[:60000], labels[:60000]
+    sp = protocol_split(labels, n_train_images=50000 if validation else 60000, seed=seed)
+    desc = {"data": "Fashion-MNIST (Debian dataset-fashion-mnist), " + ("the 60,000 training images only (validation)" if validation else "all 70,000 images"),
+            "features": f"EfficientNet-Lite0 ImageNet, 1280-d pooled features, 28 px images upscaled to {size} px, grey to 3 channels",
+            "queries": f"{len(sp.query)} (100 per class) from the " + ("last 10,000 training images" if validation else "test set"),
             "database": f"{len(sp.database)} (all other images)",
             "train_supervised": f"{len(sp.train_supervised)} database images (500 per class)",
             "train_unsupervised": f"the whole database ({len(sp.database)})",
@@ -225,3 +231,192 @@ def float_reference(p: Protocol, rel: np.ndarray) -> dict[str, Any]:
 
     dist = -(unit(p.x_query) @ unit(p.x_db).T)
     return {"method": "float-cosine", "bits": 32 * p.x_db.shape[1], "map": mean_average_precision(dist, rel)}
+
+
+# --- plots (Pillow only: matplotlib is not a dependency) ----------------------------------------
+
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207), (0, 0, 0), (90, 90, 200),
+           (200, 90, 90), (90, 160, 90))
+
+
+def plot_lines(path: Path, title: str, series: dict[str, tuple[list[float], list[float]]],
+               xlabel: str = "recall", ylabel: str = "precision", markers: bool = False) -> None:
+    """A plain line chart (0..1 on both axes) with a legend, written as PNG with Pillow."""
+    from PIL import Image, ImageDraw
+
+    w, h, left, top, pw, ph = 900, 620, 60, 40, 560, 520
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    d.text((left, 10), title, fill="black")
+    d.rectangle([left, top, left + pw, top + ph], outline="black")
+    for t in np.linspace(0, 1, 6):
+        x, y = left + t * pw, top + ph - t * ph
+        d.line([x, top + ph, x, top + ph + 4], fill="black")
+        d.text((x - 8, top + ph + 6), f"{t:.1f}", fill="black")
+        d.line([left - 4, y, left, y], fill="black")
+        d.text((left - 30, y - 6), f"{t:.1f}", fill="black")
+    d.text((left + pw // 2 - 20, top + ph + 22), xlabel, fill="black")
+    d.text((5, top - 20), ylabel, fill="black")
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        pts = [(left + float(np.clip(a, 0, 1)) * pw, top + ph - float(np.clip(b, 0, 1)) * ph) for a, b in zip(xs, ys, strict=True)]
+        if len(pts) > 1:
+            d.line(pts, fill=colour, width=2)
+        if markers:
+            for px, py in pts:
+                d.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
+        d.line([left + pw + 20, top + 10 + 18 * i, left + pw + 45, top + 10 + 18 * i], fill=colour, width=3)
+        d.text((left + pw + 50, top + 4 + 18 * i), name, fill="black")
+    img.save(path)
+
+
+def write_plots(out: Path, curves: dict[tuple[str, int], dict[str, Any]], bits_list: list[int]) -> list[str]:
+    """Per code length: PR over the full ranking, and PR of Hamming-ball retrieval at r = 0, 1, 2."""
+    written = []
+    for bits in bits_list:
+        mine = {m: c for (m, b), c in curves.items() if b == bits}
+        full = {m: (c["ranking"]["recall"], c["ranking"]["precision"]) for m, c in mine.items()}
+        p = out / f"pr_full_{bits}.png"
+        plot_lines(p, f"Precision-recall over the full ranking, {bits} bits (Fashion-MNIST)", full)
+        written.append(p.name)
+        radius = {m: (c["radius"]["recall"][:3], c["radius"]["precision"][:3]) for m, c in mine.items() if "radius" in c}
+        p = out / f"pr_radius_{bits}.png"
+        plot_lines(p, f"Hamming-ball retrieval at r = 0, 1, 2 (points left to right), {bits} bits", radius, markers=True)
+        written.append(p.name)
+    return written
+
+
+# --- tables and files --------------------------------------------------------------------------
+
+NOTES_MARKER = "<!-- notes: everything below this line is kept when the tables are regenerated -->"
+
+
+def table(rows: list[dict[str, Any]], key: str, bits_list: list[int], fmt: str) -> str:
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = ["| method | " + " | ".join(f"{b} bits" for b in bits_list) + " |",
+             "|---|" + "---:|" * len(bits_list)]
+    for m in methods:
+        cells = []
+        for b in bits_list:
+            r = next((r for r in rows if r["method"] == m and r["bits"] == b), None)
+            cells.append(fmt.format(r[key]) if r is not None and r.get(key) is not None else "")
+        if any(cells):
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def neighbour_table(rows: list[dict[str, Any]], bits: int) -> str:
+    lines = ["| method | unique codes | r = 0 | r = 1 | r = 2 | precision r<=2 |", "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["bits"] == bits and "mean_neighbours_r0" in r:
+            lines.append(f"| {r['method']} | {r['unique_codes']} | {r['mean_neighbours_r0']:.1f} | "
+                         f"{r['mean_neighbours_r1']:.1f} | {r['mean_neighbours_r2']:.1f} | {r['precision_r2']:.3f} |")
+    return "\n".join(lines)
+
+
+def radius_table(rows: list[dict[str, Any]], bits: int) -> str:
+    lines = ["| method | P r=0 | R r=0 | P r<=1 | R r<=1 | P r<=2 | R r<=2 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["bits"] == bits and "precision_r0" in r:
+            lines.append(f"| {r['method']} | " + " | ".join(f"{r[f'{k}_r{i}']:.3f}" for i in RADII for k in ("precision", "recall")) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(result: dict[str, Any], command: str, plots: list[str], notes: str) -> str:
+    rows, bits_list = result["rows"], result["bits"]
+    proto = "\n".join(f"- {k}: {v}" for k, v in result["protocol"].items())
+    parts = [
+        "# Learning to hash on Fashion-MNIST: the papers' methods side by side", "",
+        f"Produced by `{command}` ({result['seconds']:.0f} s on {result['machine']}). "
+        "Numbers are on a 0-1 scale (mAP 0.5 = 50 points). Regenerate with the same command; "
+        "the notes at the end are kept.", "", "## Protocol", proto, "",
+        f"Reference: uncompressed 1280-d float features ranked by cosine give mAP {result['float_map']:.3f}.", "",
+        "## mAP over the whole ranking (Hamming ranking; dqn-aqd/dqn-sqd rank DQN's codes by quantiser distance)", "",
+        table(rows, "map", bits_list, "{:.3f}"), "",
+        "## Precision within Hamming radius 2 (empty ball counts as 0)", "", table(rows, "precision_r2", bits_list, "{:.3f}"), "",
+    ]
+    for b in bits_list:
+        parts += [f"## Unique codes in the database and mean neighbours per query, {b} bits (SparseHash's table)", "",
+                  neighbour_table(rows, b), ""]
+    for b in bits_list:
+        parts += [f"## Precision (P) and recall (R) inside Hamming radius r, {b} bits", "", radius_table(rows, b), ""]
+    parts += ["## Training time (s, 2 shared CPU cores)", "", table(rows, "train_s", bits_list, "{:.1f}"), "",
+              "## Encoding time per image (ms, head only; the backbone adds ~30 ms)", "",
+              table(rows, "encode_ms", bits_list, "{:.4f}"), "",
+              "## Plots", "",
+              "\n".join(f"- [{p}]({p})" for p in plots) if plots else "Plots were not written.", "",
+              NOTES_MARKER, notes.strip(), ""]
+    return "\n".join(parts)
+
+
+def existing_notes(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    return text.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in text else ""
+
+
+def run_benchmark(bits_list: list[int], methods: list[str], size: int, validation: bool,
+                  log: Callable[[str], None]) -> tuple[dict[str, Any], dict[tuple[str, int], dict[str, Any]]]:
+    import platform
+
+    import hashcore.methods  # noqa: F401  (registers every head)
+
+    t0 = time.perf_counter()
+    p = load_protocol(size, validation=validation)
+    rel = relevance(p.y_query, p.y_db)
+    rows, curves = [], {}
+    for bits in bits_list:
+        for kind in ("lsh", "itq"):
+            row, c = run_faiss(kind, bits, p, rel)
+            rows.append(row)
+            curves[(row["method"], bits)] = c
+            log(f"{bits:3d} bits  {row['method']:12s} mAP {row['map']:.3f}  train {row['train_s']:.1f}s\n")
+        for m in methods:
+            if m == "dqn" and bits % 8:
+                continue
+            for row, c in run_method(m, bits, p, rel):
+                rows.append(row)
+                curves[(row["method"], bits)] = c
+                log(f"{bits:3d} bits  {row['method']:12s} mAP {row['map']:.3f}  train {row['train_s']:.1f}s\n")
+    result = {"protocol": p.description, "bits": bits_list, "float_map": float_reference(p, rel)["map"],
+              "rows": rows, "seconds": time.perf_counter() - t0,
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch_threads()}"}
+    return result, curves
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m hashcore.evaluate", description=__doc__.splitlines()[0])
+    ap.add_argument("--bits", type=int, nargs="+", default=[16, 32, 48, 64])
+    ap.add_argument("--methods", nargs="+", default=list(UNSUPERVISED + SUPERVISED))
+    ap.add_argument("--out", type=Path, default=Path("docs"))
+    ap.add_argument("--size", type=int, default=224, help="input size the cached features were extracted at")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--validation", action="store_true",
+                    help="tune on the training images only (queries and database from the 60,000 training images)")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    result, curves = run_benchmark(args.bits, args.methods, args.size, args.validation, sys.stdout.write)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "validation" if args.validation else "results"
+    command = "python -m hashcore.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+    result["command"] = command
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    plots = [] if args.validation else write_plots(args.out, curves, args.bits)
+    md = args.out / f"{stem}.md"
+    md.write_text(render_markdown(result, command, plots, existing_notes(md)))
+    sys.stdout.write(f"wrote {md} and {args.out / (stem + '.json')}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

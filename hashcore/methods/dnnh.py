@@ -34,15 +34,18 @@ def triplet_loss(a: Any, p: Any, n: Any, margin: float = 1.0) -> Any:
 
 
 def sample_triplets(y: np.ndarray, per_anchor: int, rng: np.random.Generator) -> np.ndarray:
-    """(T, 3) positions (anchor, positive, negative) inside one batch with labels y."""
-    rows = []
-    for i in range(len(y)):
-        pos = np.flatnonzero((y == y[i]) & (np.arange(len(y)) != i))
-        neg = np.flatnonzero(y != y[i])
-        if len(pos) and len(neg):
-            k = per_anchor
-            rows.append(np.stack([np.full(k, i), rng.choice(pos, k), rng.choice(neg, k)], axis=1))
-    return np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
+    """(T, 3) positions (anchor, positive, negative) inside one batch with labels y: for every
+    anchor with a classmate in the batch, `per_anchor` random (positive, negative) draws."""
+    n = len(y)
+    same = (y[:, None] == y[None, :]) & ~np.eye(n, dtype=bool)
+    diff = y[:, None] != y[None, :]
+    ok = same.any(1) & diff.any(1)
+    scores = rng.random((per_anchor, n, n))
+    pos = np.argmax(np.where(same, scores, -1.0), axis=2)
+    neg = np.argmax(np.where(diff, scores, -1.0), axis=2)
+    anchor = np.broadcast_to(np.arange(n), pos.shape)
+    t = np.stack([anchor, pos, neg], axis=-1).reshape(-1, 3)
+    return t[np.tile(ok, per_anchor)]
 
 
 def divide_encode_numpy(hidden: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:

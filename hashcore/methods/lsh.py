@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from hashcore.methods.base import HashHead, register
+from hashcore.methods.itq import pca
 
 
 def random_hyperplanes(dim: int, bits: int, seed: int, orthogonal: bool = True) -> np.ndarray:
@@ -50,10 +51,13 @@ def sqrtm_psd(a: np.ndarray, floor: float = 0.0) -> np.ndarray:
 
 
 def rca_metric(x: np.ndarray, y: np.ndarray, shrink: float = 0.1) -> np.ndarray:
-    """A = (within-class covariance, shrunk towards a scaled identity)^-1."""
+    """A = (within-class covariance, shrunk towards its own diagonal)^-1.
+
+    Shrinking towards the diagonal (not a scaled identity) keeps each direction's own scale, so
+    directions whose within-class spread is tiny stay strongly weighted."""
     xc = x - np.stack([x[y == c].mean(axis=0) for c in np.unique(y)])[np.searchsorted(np.unique(y), y)]
     cw = xc.T @ xc / max(len(x) - 1, 1)
-    cw = (1 - shrink) * cw + shrink * np.trace(cw) / len(cw) * np.eye(len(cw))
+    cw = (1 - shrink) * cw + shrink * np.diag(np.diag(cw)) + 1e-9 * np.trace(cw) * np.eye(len(cw))
     return np.linalg.inv(cw)
 
 
@@ -61,8 +65,9 @@ def rca_metric(x: np.ndarray, y: np.ndarray, shrink: float = 0.1) -> np.ndarray:
 class MetricLSH(HashHead):
     """LSH on the embedding G x of a learned Mahalanobis metric A = G^T G (G = A^(1/2)).
 
-    Hashing r^T G (x - mean) costs one (D, bits) product, because G^T r is folded into one
-    projection matrix at fit time. Without labels A falls back to the inverse total covariance
+    The metric lives in the top `pca_dims` principal directions (a full 1280-d within-class
+    covariance from a few thousand images is dominated by noise directions). Hashing
+    r^T G P^T (x - mean) costs one (D, bits) product: P G^T r is folded into one matrix at fit time. Without labels A falls back to the inverse total covariance
     (whitening), which is the unsupervised analogue.
     """
 
@@ -71,12 +76,12 @@ class MetricLSH(HashHead):
 
     def fit(self, x: np.ndarray, y: np.ndarray | None = None, progress: Any = None) -> MetricLSH:
         x = np.asarray(x, dtype=np.float64)
-        mean = x.mean(axis=0)
-        shrink = float(self.params.get("shrink", 0.1))
+        mean, pcs = pca(x, min(int(self.params.get("pca_dims", 32)), x.shape[1]))
+        v = (x - mean) @ pcs  # the metric is learned where the data has variance
         labels = np.zeros(len(x), np.int64) if y is None else np.asarray(y)
-        g = sqrtm_psd(rca_metric(x, labels, shrink))
-        r = random_hyperplanes(x.shape[1], self.bits, int(self.params.get("seed", 0))).astype(np.float64)
-        self.state = {"mean": mean.astype(np.float32), "proj": (g.T @ r).astype(np.float32)}
+        g = sqrtm_psd(rca_metric(v, labels, float(self.params.get("shrink", 0.1))))
+        r = random_hyperplanes(v.shape[1], self.bits, int(self.params.get("seed", 0))).astype(np.float64)
+        self.state = {"mean": mean.astype(np.float32), "proj": (pcs @ g.T @ r).astype(np.float32)}
         return self
 
     def encode(self, x: np.ndarray) -> np.ndarray:
