@@ -146,9 +146,9 @@ class PhotoModel(QAbstractListModel):
         return md
 
     def _thumb_updated(self, path: str) -> None:
-        for n in self._by_path.get(path, []):
-            idx = self.index(n)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+        rows = self._by_path.get(path)
+        if rows:  # one signal per thumbnail; the view repaints only the rows it shows
+            self.dataChanged.emit(self.index(rows[0]), self.index(rows[-1]), [Qt.ItemDataRole.DecorationRole])
 
     def row_of_id(self, image_id: int) -> int:
         return next((n for n, r in enumerate(self.rows) if r["id"] == image_id), -1)
