@@ -61,13 +61,24 @@ def ranked_relevance(dist: np.ndarray, rel: np.ndarray) -> np.ndarray:
     return np.take_along_axis(rel, order, axis=1)
 
 
-def mean_average_precision(dist: np.ndarray, rel: np.ndarray, chunk: int = 100) -> float:
-    """mAP over the full ranking by any distance (Hamming, asymmetric, Euclidean)."""
-    aps = []
+def ranking_metrics(dist: np.ndarray, rel: np.ndarray, points: int = 50, chunk: int = 100) -> tuple[float, dict[str, list[float]]]:
+    """mAP over the full ranking, and precision/recall at log-spaced rank cut-offs, in one sort."""
+    n = dist.shape[1]
+    cuts = np.unique(np.geomspace(1, n, points).astype(int))
+    prec, rec, aps = np.zeros(len(cuts)), np.zeros(len(cuts)), []
     for i in range(0, len(dist), chunk):
         rs = ranked_relevance(dist[i:i + chunk], rel[i:i + chunk])
         aps.extend(average_precision(r) for r in rs)
-    return float(np.mean(aps))
+        cum = np.cumsum(rs, axis=1, dtype=np.int32)[:, cuts - 1]
+        prec += (cum / cuts).sum(0)
+        rec += (cum / np.maximum(rs.sum(1, keepdims=True), 1)).sum(0)
+    curve = {"cutoff": cuts.tolist(), "precision": (prec / len(dist)).tolist(), "recall": (rec / len(dist)).tolist()}
+    return float(np.mean(aps)), curve
+
+
+def mean_average_precision(dist: np.ndarray, rel: np.ndarray, chunk: int = 100) -> float:
+    """mAP over the full ranking by any distance (Hamming, asymmetric, Euclidean)."""
+    return ranking_metrics(dist, rel, points=2, chunk=chunk)[0]
 
 
 def radius_stats(dist: np.ndarray, rel: np.ndarray, radii: tuple[int, ...] = RADII) -> dict[str, float]:
@@ -86,28 +97,17 @@ def radius_stats(dist: np.ndarray, rel: np.ndarray, radii: tuple[int, ...] = RAD
 
 def pr_curve(dist: np.ndarray, rel: np.ndarray, points: int = 50, chunk: int = 100) -> dict[str, list[float]]:
     """Precision and recall at rank cut-offs spaced logarithmically over the whole ranking."""
-    n = dist.shape[1]
-    cuts = np.unique(np.geomspace(1, n, points).astype(int))
-    prec, rec = np.zeros(len(cuts)), np.zeros(len(cuts))
-    for i in range(0, len(dist), chunk):
-        rs = ranked_relevance(dist[i:i + chunk], rel[i:i + chunk])
-        cum = np.cumsum(rs, axis=1)[:, cuts - 1]
-        prec += (cum / cuts).sum(0)
-        rec += (cum / np.maximum(rs.sum(1, keepdims=True), 1)).sum(0)
-    return {"cutoff": cuts.tolist(), "precision": (prec / len(dist)).tolist(), "recall": (rec / len(dist)).tolist()}
+    return ranking_metrics(dist, rel, points, chunk)[1]
 
 
 def radius_pr(dist: np.ndarray, rel: np.ndarray, bits: int) -> dict[str, list[float]]:
     """Precision and recall of Hamming-ball retrieval for every radius 0..bits (empty ball: skipped)."""
-    n_rel = np.maximum(rel.sum(axis=1), 1)
-    prec, rec = [], []
-    for r in range(bits + 1):
-        inside = dist <= r
-        got, good = inside.sum(1), (inside & rel).sum(1)
-        ok = got > 0
-        prec.append(float(np.mean(good[ok] / got[ok])) if ok.any() else 0.0)
-        rec.append(float(np.mean(good / n_rel)))
-    return {"radius": list(range(bits + 1)), "precision": prec, "recall": rec}
+    got = np.stack([np.bincount(d, minlength=bits + 1) for d in dist]).cumsum(1)
+    good = np.stack([np.bincount(d[r], minlength=bits + 1) for d, r in zip(dist, rel, strict=True)]).cumsum(1)
+    n_rel = np.maximum(rel.sum(axis=1), 1)[:, None]
+    ok = got > 0
+    prec = np.where(ok, good / np.maximum(got, 1), 0).sum(0) / np.maximum(ok.sum(0), 1)
+    return {"radius": list(range(bits + 1)), "precision": prec.tolist(), "recall": (good / n_rel).mean(0).tolist()}
 
 
 def unique_codes(codes: np.ndarray) -> int:
@@ -117,9 +117,9 @@ def unique_codes(codes: np.ndarray) -> int:
 def code_metrics(q_codes: np.ndarray, db_codes: np.ndarray, rel: np.ndarray) -> tuple[dict[str, float], dict[str, Any]]:
     """All table metrics for binary codes ranked by Hamming distance, plus curves for plots."""
     dist = hamming_matrix(q_codes, db_codes)
-    row: dict[str, float] = {"map": mean_average_precision(dist, rel), **radius_stats(dist, rel),
-                             "unique_codes": unique_codes(db_codes)}
-    curves = {"ranking": pr_curve(dist, rel), "radius": radius_pr(dist, rel, q_codes.shape[1])}
+    m_ap, ranking = ranking_metrics(dist, rel)
+    row: dict[str, float] = {"map": m_ap, **radius_stats(dist, rel), "unique_codes": unique_codes(db_codes)}
+    curves = {"ranking": ranking, "radius": radius_pr(dist, rel, q_codes.shape[1])}
     return row, curves
 
 
@@ -211,8 +211,8 @@ def run_method(method: str, bits: int, p: Protocol, rel: np.ndarray) -> list[tup
     rows = [({**base, **row}, curves)]
     if method == "dqn":
         for name, dist in (("dqn-aqd", head.adc_distances(p.x_query, db)), ("dqn-sqd", head.sqd_distances(q, db))):
-            extra = {"map": mean_average_precision(dist, rel), "unique_codes": row["unique_codes"]}
-            rows.append(({**base, "method": name, **extra}, {"ranking": pr_curve(dist, rel)}))
+            m_ap, ranking = ranking_metrics(dist, rel)
+            rows.append(({**base, "method": name, "map": m_ap, "unique_codes": row["unique_codes"]}, {"ranking": ranking}))
     return rows
 
 
@@ -386,6 +386,18 @@ def run_benchmark(bits_list: list[int], methods: list[str], size: int, validatio
     return result, curves
 
 
+def merge_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
+    """New rows replace old rows of the same code lengths; other lengths are kept."""
+    if not path.is_file():
+        return new
+    old = json.loads(path.read_text())
+    kept = [r for r in old.get("rows", []) if r["bits"] not in new["bits"]]
+    bits = sorted({*old.get("bits", []), *new["bits"]})
+    commands = [c for c in old.get("command", "").split(" ; ") if c] + [new["command"]]
+    return {**new, "bits": bits, "rows": sorted(kept + new["rows"], key=lambda r: r["bits"]),
+            "seconds": old.get("seconds", 0) + new["seconds"], "command": " ; ".join(dict.fromkeys(commands))}
+
+
 def torch_threads() -> int:
     import torch
 
@@ -399,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("docs"))
     ap.add_argument("--size", type=int, default=224, help="input size the cached features were extracted at")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--merge", action="store_true",
+                    help="keep rows of other code lengths from an existing results.json (run the lengths in turns)")
     ap.add_argument("--validation", action="store_true",
                     help="tune on the training images only (queries and database from the 60,000 training images)")
     args = ap.parse_args(argv)
@@ -410,8 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     stem = "validation" if args.validation else "results"
     command = "python -m hashcore.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     result["command"] = command
+    if args.merge:
+        result = merge_results(args.out / f"{stem}.json", result)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     plots = [] if args.validation else write_plots(args.out, curves, args.bits)
+    plots = sorted({*plots, *(p.name for p in args.out.glob("pr_*.png"))}) if not args.validation else plots
+    command = result["command"]
     md = args.out / f"{stem}.md"
     md.write_text(render_markdown(result, command, plots, existing_notes(md)))
     sys.stdout.write(f"wrote {md} and {args.out / (stem + '.json')}\n")
@@ -420,3 +438,46 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- near-duplicates of real photos ------------------------------------------------------------
+
+
+def near_duplicate_benchmark(path: Path, methods: list[str], bits: int, group: int = 31, variants: int = 6,
+                             seed: int = 0) -> list[dict[str, Any]]:
+    """Near-duplicate retrieval on real photos, from a feature file written by
+    `hashcore train --photos ... --save-features` (per photo: the original, `variants` edited
+    copies, then random views). Heads train on half the photos (supervised heads get the photo id
+    as label: views and copies of one photo are "similar"); the other half is the test set, where
+    each original queries a database of every test original and copy. Reports mAP and the recall
+    of copies within Hamming radius 0..2 (what duplicate finding uses)."""
+    import hashcore.methods  # noqa: F401
+    from hashcore.methods.base import _REGISTRY
+
+    with np.load(path, allow_pickle=False) as z:
+        x = z["x"].astype(np.float32)
+    n_photos = len(x) // group
+    pid = np.repeat(np.arange(n_photos), group)[: len(x)]
+    rng = np.random.default_rng(seed)
+    train_ids = rng.permutation(n_photos)[: n_photos // 2]
+    train = np.isin(pid, train_ids)
+    slot = np.arange(len(x)) % group
+    test_db = ~train & (slot <= variants)
+    q_idx = np.flatnonzero(~train & (slot == 0))
+    rows = []
+    for m in methods:
+        cls = _REGISTRY[m]
+        head = cls(bits)
+        _, train_s = timed(lambda h=head, c=cls: h.fit(x[train], pid[train] if c.supervised else None))
+        db = head.encode(x[test_db])
+        dist = hamming_matrix(head.encode(x[q_idx]), db)
+        rel = pid[q_idx][:, None] == pid[test_db][None, :]
+        self_hit = q_idx[:, None] == np.flatnonzero(test_db)[None, :]
+        dist = np.where(self_hit, np.iinfo(np.int16).max, dist)  # the query itself is not a copy
+        rel &= ~self_hit
+        row = {"method": m, "bits": bits, "map": mean_average_precision(dist, rel), "train_s": round(train_s, 2)}
+        for r in RADII:
+            row[f"recall_r{r}"] = float(((dist <= r) & rel).sum() / rel.sum())
+            row[f"false_r{r}"] = float(((dist <= r) & ~rel & ~self_hit).sum() / len(q_idx))
+        rows.append(row)
+    return rows
