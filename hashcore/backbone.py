@@ -103,7 +103,6 @@ def _build_module() -> Any:
 
 def preprocess_array(img: np.ndarray, size: int = INPUT_SIZE) -> torch.Tensor:
     """uint8 HxW or HxWx3 array -> normalised (3, size, size) float tensor."""
-    import torch
     from PIL import Image
 
     pil = Image.fromarray(img)

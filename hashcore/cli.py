@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -187,6 +186,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hashcore.library import DEFAULT_MIN_COSINE
+
     p = argparse.ArgumentParser(prog="hashcore", description="HashLens engine: index, search and "
                                 "deduplicate photo folders offline.")
     p.add_argument("--version", action="version", version=f"hashcore {__version__}")
@@ -209,18 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--radius", type=int, help="only results within this Hamming distance")
     sp = cmd("dups", cmd_dups, "list groups of exact and near-duplicate photos")
     sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default by code length)")
-    sp.add_argument("--min-similarity", type=float, default=0.90,
-                    help="feature cosine a pair must reach to count (default 0.90)")
+    sp.add_argument("--min-similarity", type=float, default=DEFAULT_MIN_COSINE,
+                    help=f"feature cosine a pair must reach to count (default {DEFAULT_MIN_COSINE})")
     cmd("stats", cmd_stats, "what the library holds")
     sp = cmd("roots", cmd_roots, "list, add, protect or remove library folders")
     sp.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "protect", "unprotect"))
     sp.add_argument("path", nargs="?")
     sp.add_argument("--protected", action="store_true", help="with add: never propose its photos for removal")
     cmd("errors", cmd_errors, "files the last scans could not index, and why")
-    sp = cmd("tag", cmd_tag, "add, remove or list tags")
-    sp.add_argument("action", choices=("add", "remove", "list"))
-    sp.add_argument("tag", nargs="?", default="")
-    sp.add_argument("ids", nargs="*", type=int)
+    sp = sub.add_parser("tag", help="add, remove or list tags", description="add, remove or list tags")
+    tag_sub = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, help_ in (("add", "add a tag to photos"), ("remove", "remove a tag from photos")):
+        tp = tag_sub.add_parser(action, help=help_)
+        tp.add_argument("tag")
+        tp.add_argument("ids", nargs="+", type=int)
+        tp.add_argument("--json", action="store_true", help="machine-readable output")
+        tp.set_defaults(fn=cmd_tag)
+    tp = tag_sub.add_parser("list", help="all tags with counts, or the tags of the given photos")
+    tp.add_argument("ids", nargs="*", type=int)
+    tp.add_argument("--json", action="store_true", help="machine-readable output")
+    tp.set_defaults(fn=cmd_tag, tag="")
     sp = cmd("dismiss", cmd_dismiss, "mark photos as not duplicates of each other")
     sp.add_argument("ids", nargs="+", type=int)
     sp = cmd("trash", cmd_trash, "move photos to the system trash (or --undo the last move)")
@@ -244,9 +253,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "search" and (args.image is None) == (args.id is None):
         sys.stderr.write("hashcore search: give an image file or --id N (not both)\n")
-        return 2
-    if args.command in ("tag",) and args.action in ("add", "remove") and (not args.tag or not args.ids):
-        sys.stderr.write("hashcore tag add|remove: give a tag and at least one photo id\n")
         return 2
     try:
         return int(args.fn(args))

@@ -224,6 +224,17 @@ def run_faiss(kind: str, bits: int, p: Protocol, rel: np.ndarray) -> tuple[dict[
              "train_size": len(p.x_db), **row}, curves)
 
 
+def lsh_seed_spread(bits: int, p: Protocol, rel: np.ndarray, seeds: int = 5) -> dict[str, float]:
+    """Our LSH's mAP over several random seeds: the noise band for 'matches faiss within noise'."""
+    from hashcore.methods.lsh import LSH
+
+    maps = []
+    for seed in range(seeds):
+        head = LSH(bits, seed=seed).fit(p.x_db)
+        maps.append(mean_average_precision(hamming_matrix(head.encode(p.x_query), head.encode(p.x_db)), rel))
+    return {"mean": float(np.mean(maps)), "std": float(np.std(maps, ddof=1)), "seeds": seeds}
+
+
 def float_reference(p: Protocol, rel: np.ndarray) -> dict[str, Any]:
     """mAP of the uncompressed features (cosine), the ceiling the codes approximate."""
     def unit(x: np.ndarray) -> np.ndarray:
@@ -323,6 +334,14 @@ def radius_table(rows: list[dict[str, Any]], bits: int) -> str:
     return "\n".join(lines)
 
 
+def spread_lines(result: dict[str, Any]) -> list[str]:
+    spread = result.get("lsh_seed_spread") or {}
+    if not spread:
+        return []
+    cells = ", ".join(f"{b} bits {v['mean']:.3f} +/- {v['std']:.3f}" for b, v in sorted(spread.items(), key=lambda kv: int(kv[0])))
+    return [f"Noise band of random-hyperplane LSH (our `lsh`, mean +/- sd of mAP over 5 seeds): {cells}."]
+
+
 def render_markdown(result: dict[str, Any], command: str, plots: list[str], notes: str) -> str:
     rows, bits_list = result["rows"], result["bits"]
     proto = "\n".join(f"- {k}: {v}" for k, v in result["protocol"].items())
@@ -332,6 +351,7 @@ def render_markdown(result: dict[str, Any], command: str, plots: list[str], note
         "Numbers are on a 0-1 scale (mAP 0.5 = 50 points). Regenerate with the same command; "
         "the notes at the end are kept.", "", "## Protocol", proto, "",
         f"Reference: uncompressed 1280-d float features ranked by cosine give mAP {result['float_map']:.3f}.", "",
+        *spread_lines(result), "",
         "## mAP over the whole ranking (Hamming ranking; dqn-aqd/dqn-sqd rank DQN's codes by quantiser distance)", "",
         table(rows, "map", bits_list, "{:.3f}"), "",
         "## Precision within Hamming radius 2 (empty ball counts as 0)", "", table(rows, "precision_r2", bits_list, "{:.3f}"), "",
@@ -380,7 +400,9 @@ def run_benchmark(bits_list: list[int], methods: list[str], size: int, validatio
                 rows.append(row)
                 curves[(row["method"], bits)] = c
                 log(f"{bits:3d} bits  {row['method']:12s} mAP {row['map']:.3f}  train {row['train_s']:.1f}s\n")
+    spread = {b: lsh_seed_spread(b, p, rel) for b in bits_list} if "lsh" in methods else {}
     result = {"protocol": p.description, "bits": bits_list, "float_map": float_reference(p, rel)["map"],
+              "lsh_seed_spread": spread,
               "rows": rows, "seconds": time.perf_counter() - t0,
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch_threads()}"}
     return result, curves
@@ -394,7 +416,8 @@ def merge_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     kept = [r for r in old.get("rows", []) if r["bits"] not in new["bits"]]
     bits = sorted({*old.get("bits", []), *new["bits"]})
     commands = [c for c in old.get("command", "").split(" ; ") if c] + [new["command"]]
-    return {**new, "bits": bits, "rows": sorted(kept + new["rows"], key=lambda r: r["bits"]),
+    spread = {**old.get("lsh_seed_spread", {}), **{str(k): v for k, v in new.get("lsh_seed_spread", {}).items()}}
+    return {**new, "bits": bits, "rows": sorted(kept + new["rows"], key=lambda r: r["bits"]), "lsh_seed_spread": spread,
             "seconds": old.get("seconds", 0) + new["seconds"], "command": " ; ".join(dict.fromkeys(commands))}
 
 

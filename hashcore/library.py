@@ -26,7 +26,8 @@ from hashcore.search import CodeIndex
 from hashcore.store import Store
 
 DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
-DEFAULT_MIN_COSINE = 0.90
+DEFAULT_MIN_COSINE = 0.80
+MAX_TIES = 2000
 
 
 @dataclass(frozen=True)
@@ -78,39 +79,60 @@ class Library:
             self._index = CodeIndex(ids, codes, self.encoder.bits)
         return self._index
 
-    def query_code_for_file(self, path: str | Path) -> np.ndarray:
-        """The code of an image file: the stored one if its bytes are indexed, else computed."""
+    def query_for_file(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+        """(code, feature) of an image file: stored ones if its bytes are indexed, else computed."""
         photo = decode_file(path)
         for row in self.store.images_by_hash(photo.content_hash):
             code = self.store.code_of(self.model_id, row["id"])
-            if code is not None:
-                return code
+            _, feats = self.store.features([row["id"]], status=row["status"])
+            if code is not None and len(feats):
+                return code, feats[0]
         feats, _ = self.encoder.embed([photo.image])
-        return self.encoder.codes(feats)[0]
+        return self.encoder.codes(feats)[0], feats[0]
 
-    def query_code_for_id(self, image_id: int) -> np.ndarray:
-        self.store.image(image_id)
+    def query_for_id(self, image_id: int) -> tuple[np.ndarray, np.ndarray | None]:
+        row = self.store.image(image_id)
         code = self.store.code_of(self.model_id, image_id)
         if code is None:
             raise NotFoundError(f"photo {image_id} has no code yet; index its folder first")
-        return code
+        _, feats = self.store.features([image_id], status=row["status"])
+        return code, (feats[0] if len(feats) else None)
 
     def search(self, code: np.ndarray, k: int = 20, radius: int | None = None,
-               exclude: int | None = None) -> list[Hit]:
-        """Ranked hits: all within `radius` if given (up to k), else the k nearest."""
+               exclude: int | None = None, feature: np.ndarray | None = None) -> list[Hit]:
+        """Ranked hits: all within `radius` if given (up to k), else the k nearest.
+
+        Within one Hamming distance, hits are ordered by float-feature similarity to the query
+        when its feature is known, so the photo itself and its closest copies come first.
+        """
         index = self.code_index
         want = k + (1 if exclude is not None else 0)
-        pairs = index.radius(code, radius)[:want] if radius is not None else index.topk(code, want)
+        pairs = index.radius(code, radius) if radius is not None else index.topk(code, want)
+        if feature is not None and pairs:
+            if radius is None:  # take every tie at the k-th distance, so re-ranking can pick among them
+                ties = index.radius(code, pairs[-1][1])
+                pairs = ties if len(ties) <= want + MAX_TIES else pairs
+            pairs = self._rerank(pairs, feature)
+        pairs = pairs[:want]
         exact = set(self.store.bucket(self.model_id, code))
         rows = {r["id"]: r for r in self.store.images(ids=[i for i, _ in pairs])}
         hits = [Hit(i, rows[i]["path"], d, i in exact) for i, d in pairs if i in rows and i != exclude]
         return hits[:k]
 
+    def _rerank(self, pairs: list[tuple[int, int]], feature: np.ndarray) -> list[tuple[int, int]]:
+        ids, feats = self.store.features([i for i, _ in pairs])
+        q = feature / max(float(np.linalg.norm(feature)), 1e-12)
+        norms = np.maximum(np.linalg.norm(feats, axis=1), 1e-12) if len(feats) else feats
+        cos = dict(zip(ids.tolist(), (feats @ q / norms).tolist() if len(feats) else [], strict=True))
+        return sorted(pairs, key=lambda p: (p[1], -cos.get(p[0], -1.0), p[0]))
+
     def search_file(self, path: str | Path, k: int = 20, radius: int | None = None) -> list[Hit]:
-        return self.search(self.query_code_for_file(path), k, radius)
+        code, feature = self.query_for_file(path)
+        return self.search(code, k, radius, feature=feature)
 
     def search_id(self, image_id: int, k: int = 20, radius: int | None = None) -> list[Hit]:
-        return self.search(self.query_code_for_id(image_id), k, radius, exclude=image_id)
+        code, feature = self.query_for_id(image_id)
+        return self.search(code, k, radius, exclude=image_id, feature=feature)
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,

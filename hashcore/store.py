@@ -159,7 +159,7 @@ class Store:
         return len(ids)
 
     def roots(self) -> list[dict[str, Any]]:
-        q = """SELECT r.*, 
+        q = """SELECT r.*,
                  (SELECT count(*) FROM images i WHERE i.root_id = r.id AND i.status = 'ok') AS indexed,
                  (SELECT count(*) FROM images i WHERE i.root_id = r.id AND i.status = 'missing') AS missing,
                  (SELECT count(*) FROM scan_errors e WHERE e.root_id = r.id) AS errors
@@ -192,7 +192,7 @@ class Store:
             args.append(status)
         if ids is not None:
             id_list = [int(i) for i in ids]
-            where.append(f"id IN (SELECT value FROM json_each(?))")
+            where.append("id IN (SELECT value FROM json_each(?))")
             args.append(json.dumps(id_list))
         if where:
             sql += " WHERE " + " AND ".join(where)

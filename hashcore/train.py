@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from hashcore.augment import random_variant, random_views
+from hashcore.backbone import Backbone
 from hashcore.decode import decode_file, is_photo_name
 from hashcore.errors import DecodeError, HashLensError
 from hashcore.methods import HashHead
 from hashcore.methods.base import _REGISTRY
-from hashcore.backbone import Backbone
 from hashcore.models import HeadInfo, record_head
 
 Progress = Callable[[int, int, str], None]

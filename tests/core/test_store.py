@@ -1,0 +1,90 @@
+import sqlite3
+
+import numpy as np
+import pytest
+
+from hashcore import bits as bitops
+from hashcore.errors import NotFoundError, StoreError
+from hashcore.store import SCHEMA_VERSION, Store
+
+
+def add_image(store, c, root, path, h="h", status="ok"):
+    return store.upsert_image(c, {"root_id": root, "path": path, "size": 10, "mtime": 1.0,
+                                  "content_hash": h, "status": status, "indexed_at": 0.0})
+
+
+def test_new_file_is_wal_and_at_current_schema(tmp_path):
+    with Store(tmp_path / "lib.db") as s:
+        assert s.version() == SCHEMA_VERSION
+        assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        for table in ("roots", "images", "features", "codes", "buckets", "tags", "models", "decisions"):
+            assert s.db[table].exists()
+
+
+def test_a_newer_schema_is_refused_not_overwritten(tmp_path):
+    path = tmp_path / "lib.db"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_version VALUES (99, 0)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def test_codes_buckets_and_features_round_trip():
+    s = Store()
+    root = s.add_root("/photos")
+    model = s.ensure_model("itq-64", "itq", 64, "abc")
+    codes = bitops.pack(np.random.default_rng(1).random((3, 64)) > 0.5)
+    codes[2] = codes[0]
+    with s.transaction() as c:
+        ids = [add_image(s, c, root, f"/photos/{n}.jpg", h=str(n)) for n in range(3)]
+        s.put_codes(c, model, ids, codes)
+        for i in ids:
+            s.put_features(c, i, np.full(1280, i, np.float32), np.full(1000, 0.001, np.float32))
+    got_ids, got = s.codes(model)
+    assert got_ids.tolist() == ids and np.array_equal(got, codes)
+    assert s.bucket(model, codes[0]) == [ids[0], ids[2]]
+    s.set_status([ids[2]], "missing")
+    assert s.bucket(model, codes[0]) == [ids[0]]  # missing photos are not search results
+    fids, feats = s.features()
+    assert fids.tolist() == ids[:2] and feats.dtype == np.float32 and feats[1, 0] == ids[1]
+    assert s.ensure_model("itq-64", "itq", 64, "new-sha") == model
+    assert len(s.codes(model)[0]) == 0  # new weights: stale codes dropped
+    assert s.ids_without_code(model) == ids[:2]
+
+
+def test_tags_and_decisions():
+    s = Store()
+    root = s.add_root("/p")
+    with s.transaction() as c:
+        a, b = add_image(s, c, root, "/p/a.jpg"), add_image(s, c, root, "/p/b.jpg")
+    s.add_tags([a, b], ["beach", "  ", "family"])
+    s.remove_tags([b], ["family"])
+    assert s.all_tags() == [("beach", 2), ("family", 1)]
+    assert s.ids_with_tag("family") == [a]
+    with pytest.raises(NotFoundError):
+        s.add_tags([999], ["x"])
+    s.add_decision([b, a])
+    assert s.decisions() == [{a, b}]
+
+
+def test_a_failed_batch_leaves_nothing_behind():
+    s = Store()
+    root = s.add_root("/p")
+    with pytest.raises(RuntimeError):
+        with s.transaction() as c:
+            add_image(s, c, root, "/p/a.jpg")
+            raise RuntimeError("crash mid-batch")
+    assert s.count() == 0
+
+
+def test_removing_a_root_forgets_its_rows_only():
+    s = Store()
+    r1, r2 = s.add_root("/one"), s.add_root("/two")
+    with s.transaction() as c:
+        add_image(s, c, r1, "/one/a.jpg")
+        add_image(s, c, r2, "/two/b.jpg")
+    assert s.remove_root(r1) == 1
+    assert [r["path"] for r in s.images()] == ["/two/b.jpg"]

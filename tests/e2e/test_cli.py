@@ -1,0 +1,185 @@
+"""End to end: the real `hashcore` command on a folder of real photos and planted copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.photos import build_library
+
+MIN_PHOTOS = 30
+
+
+def hashcore(db: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "hashcore.cli", "--db", str(db), *args],
+                          capture_output=True, text=True, timeout=900)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def as_json(proc: subprocess.CompletedProcess):
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    lib = tmp_path_factory.mktemp("library")
+    originals, groups = build_library(lib)
+    assert len(originals) >= MIN_PHOTOS, ("too few real photos: install Debian's mate-backgrounds and "
+                                          "plasma-workspace-wallpapers (.ci/run does)")
+    db = lib.parent / f"{lib.name}.db"
+    summary = as_json(hashcore(db, "index", str(lib), "--json"))
+    return lib, db, originals, groups, summary
+
+
+def test_index_reports_every_photo(indexed):
+    lib, db, originals, groups, summary = indexed
+    n_files = sum(1 for p in lib.rglob("*.jpg"))
+    assert summary["indexed"] == n_files and summary["errors"] == [] and summary["skipped"] == 0
+
+
+def test_dups_finds_every_planted_group_and_mixes_nothing(indexed):
+    lib, db, originals, groups, _ = indexed
+    found = as_json(hashcore(db, "dups", "--json"))
+    source_of = {}
+    for name, paths in groups.items():
+        source_of.update({str(p): name for p in paths})
+    for p in originals:
+        source_of.setdefault(str(p), p.stem)
+    for g in found:
+        assert g["kind"] in ("near", "exact") and 0 < g["score"] <= 1
+        assert len({source_of[p] for p in g["paths"]}) == 1, f"group mixes different photos: {g['paths']}"
+    for name, paths in groups.items():
+        assert any(set(map(str, paths)) <= set(g["paths"]) for g in found), f"planted group {name} not found"
+
+
+def test_search_puts_variants_first(indexed):
+    lib, db, originals, groups, _ = indexed
+    for name, paths in list(groups.items())[:4]:
+        hits = as_json(hashcore(db, "search", str(paths[0]), "-k", "10", "--json"))
+        top = [h["path"] for h in hits[: len(paths)]]
+        assert set(top) == set(map(str, paths)), f"{name}: {top}"
+        assert hits[0]["path"] == str(paths[0]) and hits[0]["distance"] == 0
+        assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+
+
+def test_search_by_id_and_unindexed_file(indexed, tmp_path):
+    lib, db, originals, groups, _ = indexed
+    name, paths = next(iter(groups.items()))
+    first = as_json(hashcore(db, "search", str(paths[0]), "-k", "1", "--json"))[0]
+    by_id = as_json(hashcore(db, "search", "--id", str(first["id"]), "-k", "4", "--json"))
+    assert first["id"] not in [h["id"] for h in by_id]
+    assert {h["path"] for h in by_id} == set(map(str, paths[1:]))
+    from PIL import Image
+    outside = tmp_path / "outside.png"
+    Image.open(paths[0]).rotate(3).save(outside)
+    hits = as_json(hashcore(db, "search", str(outside), "-k", "5", "--json"))
+    assert {h["path"] for h in hits} == set(map(str, paths))
+    near = as_json(hashcore(db, "search", str(paths[0]), "--radius", "0", "--json"))
+    assert all(h["distance"] == 0 for h in near) and str(paths[0]) in [h["path"] for h in near]
+
+
+def test_second_index_skips_and_moves_keep_their_row(tmp_path):
+    lib = tmp_path / "lib"
+    originals, _ = build_library(lib, n_planted=0)
+    db = tmp_path / "lib.db"
+    originals = originals[:6]
+    for extra in set((lib / "originals").iterdir()) - set(originals):
+        extra.unlink()
+    assert as_json(hashcore(db, "index", str(lib), "--json"))["indexed"] == 6
+    again = as_json(hashcore(db, "index", str(lib), "--json"))
+    assert again["indexed"] == 0 and again["skipped"] == 6
+    first = as_json(hashcore(db, "search", str(originals[0]), "-k", "1", "--json"))[0]
+    hashcore(db, "tag", "add", "holiday", str(first["id"]))
+    moved = lib / "sub" / "renamed.jpg"
+    moved.parent.mkdir()
+    shutil.move(originals[0], moved)
+    originals[1].unlink()
+    report = as_json(hashcore(db, "index", str(lib), "--json"))
+    assert report["moved"] == 1 and report["missing"] == 1 and report["indexed"] == 0
+    hit = as_json(hashcore(db, "search", str(moved), "-k", "1", "--json"))[0]
+    assert hit == {"id": first["id"], "path": str(moved), "distance": 0}
+    assert as_json(hashcore(db, "tag", "list", str(first["id"]), "--json")) == {
+        str(first["id"]): [{"tag": "holiday", "source": "user", "confidence": None}]}
+    stats = as_json(hashcore(db, "stats", "--json"))
+    assert stats["photos"] == 5 and stats["missing"] == 1
+
+
+def test_unreachable_folder_is_reported_and_its_photos_kept(tmp_path):
+    lib = tmp_path / "disk"
+    originals, _ = build_library(lib, n_planted=0)
+    db = tmp_path / "lib.db"
+    n = as_json(hashcore(db, "index", str(lib), "--json"))["indexed"]
+    lib.rename(tmp_path / "unplugged")
+    report = as_json(hashcore(db, "index", str(lib), "--json"))
+    assert report["unreachable"] == [str(lib)] and report["missing"] == 0
+    assert "not found" in report["errors"][0]["error"]
+    assert as_json(hashcore(db, "stats", "--json"))["photos"] == n
+    lib.mkdir()  # an empty mount point: still not "all photos deleted"
+    report = as_json(hashcore(db, "index", str(lib), "--json"))
+    assert report["unreachable"] == [str(lib)] and as_json(hashcore(db, "stats", "--json"))["photos"] == n
+
+
+def test_bad_files_are_reported_and_skipped(tmp_path):
+    from PIL import Image
+
+    from tests.photos import SAMPLES
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    good = lib / "good.jpg"
+    shutil.copy(SAMPLES / "coffee.jpg", good)
+    data = good.read_bytes()
+    (lib / "truncated.jpg").write_bytes(data[: len(data) // 3])
+    (lib / "zero.jpg").write_bytes(b"")
+    (lib / "notes.jpg").write_text("these are not pixels")
+    bomb = bytearray((SAMPLES / "coins.jpg").read_bytes())
+    Image.new("RGB", (8, 8)).save(lib / "bomb.png")
+    png = bytearray((lib / "bomb.png").read_bytes())
+    import struct
+    import zlib
+    png[16:24] = struct.pack(">II", 100_000, 100_000)
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))
+    (lib / "bomb.png").write_bytes(bytes(png))
+    del bomb
+    os.symlink(lib / "loop_b.jpg", lib / "loop_a.jpg")
+    os.symlink(lib / "loop_a.jpg", lib / "loop_b.jpg")
+    weird = os.path.join(os.fsencode(lib), b"caf\xe9.jpg")
+    with open(weird, "wb") as fh:
+        fh.write(data)
+    report = as_json(hashcore(tmp_path / "lib.db", "index", str(lib), "--json"))
+    reasons = {Path(e["path"]).name: e["error"] for e in report["errors"]}
+    assert report["indexed"] == 1
+    assert "truncated" in reasons["truncated.jpg"]
+    assert "empty" in reasons["zero.jpg"]
+    assert "not an image" in reasons["notes.jpg"]
+    assert "100000x100000" in reasons["bomb.png"] or "bomb" in reasons["bomb.png"]
+    assert "loop" in reasons["loop_a.jpg"] and "loop" in reasons["loop_b.jpg"]
+    assert "UTF-8" in reasons["caf\ufffd.jpg"]
+    errors = as_json(hashcore(tmp_path / "lib.db", "errors", "--json"))
+    assert len(errors) == len(report["errors"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_reported(tmp_path):
+    from tests.photos import SAMPLES
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copy(SAMPLES / "coffee.jpg", lib / "locked.jpg")
+    (lib / "locked.jpg").chmod(0)
+    report = as_json(hashcore(tmp_path / "lib.db", "index", str(lib), "--json"))
+    assert report["indexed"] == 0 and "permission" in report["errors"][0]["error"]
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    proc = hashcore(tmp_path / "x.db", "search", "--id", "12345", ok=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "no photo with id 12345" in proc.stderr
+    proc = hashcore(tmp_path / "x.db", "search", str(tmp_path / "nope.jpg"), ok=False)
+    assert proc.returncode == 1 and "vanished" in proc.stderr or "not found" in proc.stderr
