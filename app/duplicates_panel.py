@@ -177,6 +177,8 @@ class DuplicatesPanel(QWidget):
         return radius, cos, self.rule.currentData(), self.preferred
 
     def _level_changed(self) -> None:
+        if self.result is not None:  # results on screen: show the new level's groups right away
+            self.findRequested.emit()
         name, _, cos = LEVELS[self.level.value()]
         radius = self.params()[0]
         self.level_label.setText(f"{name} (code distance ≤ {radius}, look-alike ≥ {cos:.2f})")

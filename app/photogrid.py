@@ -236,10 +236,14 @@ class PhotoGrid(QListView):
         self.setModel(model)
         self.photo_model = model
         self.setItemDelegate(PhotoDelegate(model, self))
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # List mode flowing left-to-right with wrapping looks like an icon grid but keeps Qt's
+        # list layout, which with uniform item sizes needs no per-item geometry (IconMode does)
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)  # O(1) layout: 100,000 rows cost nothing to lay out
+        self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(500)
         self.setSpacing(4)

@@ -177,17 +177,23 @@ class EmptyState(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("emptyState")
+        from app.window import app_icon
+
+        logo = QLabel()
+        logo.setPixmap(app_icon().pixmap(96, 96))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = heading("Welcome to HashLens", 1.8)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
-            "HashLens looks through your photo folders, on this computer only, and then:<br>"
-            "• finds photos that look like a photo you pick,<br>"
-            "• finds duplicates and near-duplicates and helps you keep the best copy,<br>"
-            "• lets you tag photos and filter by tag.<br><br>"
-            "Nothing is uploaded and nothing is deleted: removed copies go to the system Trash.")
+            "<p>Add a folder of photos. HashLens looks at every photo, on this computer only, and then:</p>"
+            "<ul style='margin-left:-20px'>"
+            "<li><b>Similar</b>: shows the photos that look like the one you pick;</li>"
+            "<li><b>Duplicates</b>: finds copies and near-copies and helps you keep the best one;</li>"
+            "<li><b>Tags</b>: lets you tag photos and filter by tag.</li></ul>"
+            "<p>Nothing is uploaded or deleted: copies you remove go to the system Trash, and you can undo.</p>")
         text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(560)
+        text.setFixedWidth(600)
+        text.setMinimumHeight(text.heightForWidth(600) + 8)
         add = QPushButton("Add folder…")
         add.setObjectName("emptyAddFolder")
         add.setDefault(True)
@@ -206,6 +212,7 @@ class EmptyState(QWidget):
         row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addStretch(1)
+        lay.addWidget(logo)
         lay.addWidget(title)
         lay.addSpacing(12)
         lay.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)

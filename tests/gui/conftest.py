@@ -111,6 +111,7 @@ def window(qtbot, config, encoder) -> Iterator:  # noqa: ANN001
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: win.snapshot is not None, timeout=10_000)  # first read of the library
     yield win
     win.close()
 
