@@ -31,3 +31,6 @@ eval: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py --out screenshots

@@ -33,8 +33,10 @@ from app.widgets import heading, human_bytes, muted
 from hashcore.keep import is_protected
 
 # (name, Hamming radius at 64 bits, minimum feature cosine)
-LEVELS = (("Strict", 2, 0.96), ("Close", 4, 0.93), ("Default", 6, 0.90), ("Loose", 9, 0.85),
-          ("Very loose", 12, 0.80))
+# Default matches hashcore.library's defaults, calibrated on real photos and planted copies
+# (copies: cosine >= 0.86, Hamming <= 2 at 64 bits; different photos: cosine <= 0.70, Hamming >= 12).
+LEVELS = (("Strict", 2, 0.95), ("Close", 4, 0.90), ("Default", 6, 0.80), ("Loose", 9, 0.75),
+          ("Very loose", 12, 0.70))
 RULES = (("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
          ("oldest", "Keep the oldest"), ("newest", "Keep the newest"),
          ("folder", "Keep the one in a preferred folder"))

@@ -85,7 +85,7 @@ def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
         ids = sorted({i for g in groups for i in g.image_ids})
         rows = {r["id"]: r for r in lib.store.images(ids=ids)}
         protected = [r["path"] for r in lib.store.roots() if r["protected"]]
-        plans = [lib.plan_removal(g, rule, preferred) for g in groups]
+        plans = lib.plan_removals(groups, rule, preferred)
     return DupResult(groups, rows, protected, plans, time.perf_counter() - t0)
 
 
@@ -151,7 +151,7 @@ def roots_job(ctx: Any, action: str, arg: Any, flag: bool = False) -> None:
 
 def plan_job(ctx: Any, groups: list[Any], rule: str, preferred: str | None) -> list[tuple[int, list[int]]]:
     with ctx.library() as lib:
-        return [lib.plan_removal(g, rule, preferred) for g in groups]
+        return lib.plan_removals(groups, rule, preferred)
 
 
 def copy_samples_job(ctx: Any, src: str, dest: str) -> str:

@@ -409,7 +409,7 @@ class MainWindow(QMainWindow):
     def _index_finished(self) -> None:
         self.index_job = None
         self._show_progress(False)
-        self.ctx.lib._index = None  # the GUI's code cache is stale after indexing
+        self.ctx.lib.invalidate()  # belt and braces: the store generation also changed
         self.refresh()
         report = getattr(self, "last_report", None)
         if report is not None:

@@ -7,6 +7,7 @@ photo, which photos are duplicates, move these to the trash, undo.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,12 @@ class Hit:
         return {"id": self.id, "path": self.path, "distance": self.distance}
 
 
+# Codes loaded from a database, shared by every Library of this process that opens it:
+# (database path, model id) -> (store generation when loaded, index).
+_INDEX_CACHE: dict[tuple[str, int], tuple[int, CodeIndex]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
 class Library:
     def __init__(self, config: Config | None = None, db_path: str | Path | None = None,
                  encoder: Encoder | None = None) -> None:
@@ -50,6 +57,7 @@ class Library:
         self.indexer = Indexer(self.store, self.encoder)
         self.model_id = self.indexer.model_id
         self._index: CodeIndex | None = None
+        self._index_gen = -1
         trash.reconcile(self.store)
 
     def __enter__(self) -> Library:
@@ -64,9 +72,7 @@ class Library:
     # -- indexing ----------------------------------------------------------------------------
     def index(self, roots: list[str | Path], progress: Progress | None = None,
               cancel: Callable[[], bool] | None = None) -> IndexReport:
-        report = self.indexer.run(roots, progress, cancel)
-        self._index = None
-        return report
+        return self.indexer.run(roots, progress, cancel)
 
     def rescan(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> IndexReport:
         return self.index([r["path"] for r in self.store.roots()], progress, cancel)
@@ -74,10 +80,24 @@ class Library:
     # -- search ------------------------------------------------------------------------------
     @property
     def code_index(self) -> CodeIndex:
-        if self._index is None:
-            ids, codes = self.store.codes(self.model_id)
-            self._index = CodeIndex(ids, codes, self.encoder.bits)
+        """The current model's codes in memory, reloaded only when the database changed."""
+        gen = self.store.generation()
+        if self._index is not None and self._index_gen == gen:
+            return self._index
+        key = (self.store.path, self.model_id)
+        with _CACHE_LOCK:
+            cached = _INDEX_CACHE.get(key) if self.store.path != ":memory:" else None
+            if cached is None or cached[0] != gen:
+                ids, codes = self.store.codes(self.model_id)
+                cached = (gen, CodeIndex(ids, codes, self.encoder.bits))
+                if self.store.path != ":memory:":
+                    _INDEX_CACHE[key] = cached
+        self._index_gen, self._index = cached
         return self._index
+
+    def invalidate(self) -> None:
+        """Forget cached codes (the generation check makes this rarely needed)."""
+        self._index = None
 
     def query_for_file(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         """(code, feature) of an image file: stored ones if its bytes are indexed, else computed."""
@@ -163,16 +183,18 @@ class Library:
         self.store.add_decision(image_ids)
 
     def plan_removal(self, group: dupmod.Group, rule: str, preferred: str | None = None) -> tuple[int, list[int]]:
-        rows = self.store.images(ids=group.image_ids)
+        return self.plan_removals([group], rule, preferred)[0]
+
+    def plan_removals(self, groups: list[dupmod.Group], rule: str,
+                      preferred: str | None = None) -> list[tuple[int, list[int]]]:
+        """(keep id, remove ids) per group under a keep rule; protected folders are honoured."""
+        rows = {r["id"]: r for r in self.store.images(ids={i for g in groups for i in g.image_ids})}
         protected = [r["path"] for r in self.store.roots() if r["protected"]]
-        return choose_removals(rows, rule, protected, preferred)
+        return [choose_removals([rows[i] for i in g.image_ids if i in rows], rule, protected, preferred)
+                for g in groups]
 
     def trash(self, image_ids: list[int]) -> trash.TrashResult:
-        result = trash.move_to_trash(self.store, image_ids)
-        self._index = None
-        return result
+        return trash.move_to_trash(self.store, image_ids)
 
     def undo_trash(self) -> list[str]:
-        restored = trash.restore_batch(self.store)
-        self._index = None
-        return restored
+        return trash.restore_batch(self.store)

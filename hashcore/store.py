@@ -59,6 +59,8 @@ CREATE TABLE trash_log (
     path TEXT NOT NULL, size INTEGER NOT NULL, at REAL NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending');
 CREATE INDEX trash_batch ON trash_log(batch);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('generation', 0);
 """
 
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
@@ -107,10 +109,17 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            if self.db["meta"].exists():
+                self.conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def generation(self) -> int:
+        """A number that changes with every committed write, from any process: cache key."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0])
 
     def version(self) -> int:
         if not self.db["schema_version"].exists():
@@ -276,6 +285,8 @@ class Store:
     def ensure_model(self, name: str, method: str, bits: int, sha256: str) -> int:
         """Register a model; if the same name comes back with new weights, its codes are stale."""
         row = self.conn.execute("SELECT id, sha256 FROM models WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[1] == sha256:
+            return int(row[0])  # nothing to write: opening a library for reading takes no lock
         with self.transaction() as c:
             if row is None:
                 c.execute("INSERT INTO models(name, method, bits, sha256) VALUES (?, ?, ?, ?)",

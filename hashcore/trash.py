@@ -24,6 +24,7 @@ from hashcore.store import Store
 class TrashResult:
     batch: int
     moved: list[str] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
     bytes: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
 
@@ -115,6 +116,7 @@ def move_to_trash(store: Store, image_ids: list[int]) -> TrashResult:
                       (batch, image_id))
             c.execute("UPDATE images SET status = 'trashed' WHERE id = ?", (image_id,))
         result.moved.append(row["path"])
+        result.ids.append(image_id)
         result.bytes += int(row["size"])
     return result
 
