@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
@@ -55,6 +56,8 @@ class ZoomView(QGraphicsView):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def set_image(self, img: QImage | None) -> None:
+        if not shiboken6.isValid(self) or not shiboken6.isValid(self.item):
+            return  # a late worker result for a view the window has already torn down
         pix = QPixmap.fromImage(img) if img is not None else QPixmap()
         self.item.setPixmap(pix)
         self.img_w, self.img_h = max(pix.width(), 1), max(pix.height(), 1)
@@ -188,6 +191,8 @@ class CompareView(QWidget):
         self._fill_captions()
 
     def set_images(self, images: dict[str, QImage | None]) -> None:
+        if not shiboken6.isValid(self):
+            return  # the window closed before the worker finished
         self.images.update(images)
         for v, row in zip(self.views, self.rows, strict=False):
             if row["path"] in images:

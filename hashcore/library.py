@@ -127,7 +127,10 @@ class Library:
         """
         index = self.code_index
         want = k + (1 if exclude is not None else 0)
-        pairs = index.radius(code, radius) if radius is not None else index.topk(code, want)
+        if radius == 0:  # exact code: straight from the SQLite bucket table, no scan
+            pairs = [(i, 0) for i in self.store.bucket(self.model_id, code)]
+        else:
+            pairs = index.radius(code, radius) if radius is not None else index.topk(code, want)
         if feature is not None and pairs:
             if radius is None:  # take every tie at the k-th distance, so re-ranking can pick among them
                 ties = index.radius(code, pairs[-1][1])

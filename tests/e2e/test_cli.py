@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -166,15 +167,37 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     assert len(errors) == len(report["errors"])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file_is_reported(tmp_path):
+    """chmod 000 stops everyone but root, so as root the CLI runs as 'nobody' (setpriv)."""
     from tests.photos import SAMPLES
+    as_nobody: list[str] = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot make a file unreadable")
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        probe = subprocess.run([*as_nobody, sys.executable, "-c", "import hashcore"], capture_output=True,
+                               cwd=str(Path(__file__).resolve().parents[2]))
+        if probe.returncode != 0:
+            pytest.skip("running as root, and user 'nobody' cannot run this Python: cannot make a file unreadable")
+        tmp_path = Path(tempfile.mkdtemp(prefix="hashlens-nobody-"))  # pytest's tmp is root-only
+        tmp_path.chmod(0o777)
     lib = tmp_path / "lib"
-    lib.mkdir()
-    shutil.copy(SAMPLES / "coffee.jpg", lib / "locked.jpg")
+    lib.mkdir(mode=0o777)
+    lib.chmod(0o777)
+    shutil.copy(SAMPLES / "coffee.jpg", lib / "fine.jpg")
+    shutil.copy(SAMPLES / "coins.jpg", lib / "locked.jpg")
+    (lib / "fine.jpg").chmod(0o644)
     (lib / "locked.jpg").chmod(0)
-    report = as_json(hashcore(tmp_path / "lib.db", "index", str(lib), "--json"))
-    assert report["indexed"] == 0 and "permission" in report["errors"][0]["error"]
+    env = dict(os.environ, HOME=str(tmp_path), HASHLENS_HOME=str(tmp_path / "hl"))
+    proc = subprocess.run([*as_nobody, sys.executable, "-m", "hashcore.cli", "--db", str(tmp_path / "lib.db"),
+                           "index", str(lib), "--json"], capture_output=True, text=True, env=env,
+                          cwd=str(Path(__file__).resolve().parents[2]), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    if as_nobody:
+        shutil.rmtree(tmp_path)
+    assert report["indexed"] == 1
+    assert report["errors"] == [{"path": str(lib / "locked.jpg"), "error": "permission denied"}]
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
