@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -292,7 +293,16 @@ class MainWindow(QMainWindow):
     # -- jobs ----------------------------------------------------------------------------------
     def start(self, fn: Any, *args: Any, **kw: Any) -> Any:
         kw.setdefault("on_error", self.show_error)
+        for key in ("on_result", "on_error", "on_progress", "on_finished"):
+            if callable(kw.get(key)):
+                kw[key] = self._while_alive(kw[key])
         return self.ctx.runner.start(fn, *args, **kw)
+
+    def _while_alive(self, slot: Any) -> Any:
+        """Drop a worker's late answer once this window is gone (closed, or a test tore it down)."""
+        def guarded(*a: Any) -> Any:
+            return slot(*a) if shiboken6.isValid(self) else None
+        return guarded
 
     def show_error(self, text: str) -> None:
         self.status_label.setText(f"Error: {text}")
