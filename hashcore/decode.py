@@ -96,7 +96,8 @@ def decode_bytes(data: bytes, target: int = 224) -> Photo:
             img = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
-                raise DecodeError(f"image declares {width}x{height} pixels, more than HashLens decodes")
+                raise DecodeError(f"image declares {width}x{height} pixels, more than HashLens decodes "
+                                  "(refused as a possible decompression bomb)")
             fmt = img.format or "unknown"
             taken, camera, swaps = _exif_facts(img)
             if fmt == "JPEG":
@@ -108,8 +109,11 @@ def decode_bytes(data: bytes, target: int = 224) -> Photo:
         except DecodeError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise DecodeError(f"refused as a decompression bomb: {exc}") from exc
+            raise DecodeError(f"image declares more than {MAX_PIXELS // 1_000_000} MP; refused as a possible "
+                              f"decompression bomb ({exc})") from exc
         except UnidentifiedImageError as exc:
+            if not HEIF_AVAILABLE and data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc"):
+                raise DecodeError("HEIC/HEIF photo, but HEIF support (pillow-heif) is not installed") from exc
             raise DecodeError("not an image file Pillow can read (unknown or corrupt format)") from exc
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
             raise DecodeError(f"corrupt or truncated image: {exc}") from exc

@@ -137,14 +137,28 @@ class Indexer:
         except Cancelled:
             report.cancelled = True
         if not report.cancelled:
-            with self.store.transaction() as c:
-                self.store.mark_missing(c, unseen)
-            report.missing = len(unseen)
-            for root_id in scanned_roots:
-                self.store.set_root_state(root_id, "ok")
+            self._settle_missing(scanned_roots, unseen, report)
         self.refresh_codes()
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _settle_missing(self, scanned_roots: list[int], unseen: dict[int, str], report: IndexReport) -> None:
+        """Mark vanished files missing, unless their folder itself vanished during the scan."""
+        roots = {r["id"]: r["path"] for r in self.store.roots()}
+        for root_id in scanned_roots:
+            why = _reachable(roots[root_id])
+            if why is None:
+                self.store.set_root_state(root_id, "ok")
+                continue
+            report.unreachable.append(roots[root_id])
+            report.errors.append({"path": roots[root_id], "error": f"{why} (during the scan); nothing was changed"})
+            self.store.set_root_state(root_id, "unreachable")
+            prefix = os.path.join(roots[root_id], "")
+            for image_id in [i for i, p in unseen.items() if p.startswith(prefix)]:
+                del unseen[image_id]
+        with self.store.transaction() as c:
+            self.store.mark_missing(c, unseen)
+        report.missing = len(unseen)
 
     def _scan_root(self, root: str, root_id: int, todo: list[_Work], unseen: dict[int, str],
                    report: IndexReport) -> str | None:

@@ -8,13 +8,17 @@ deterministic and comparable across back-ends.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
 
 from hashcore import bits as bitops
 
-BLOCK_ROWS = 1 << 16
+BLOCK_ROWS = 1 << 15  # 256 KiB of 64-bit codes: the block and its buffers stay in L2
 
 
 class SearchBackend(Protocol):
@@ -48,56 +52,175 @@ class ReferenceSearch:
 
 
 class NumpyScan:
-    """Popcount scan in blocks; top-k by counting over the small range of distances."""
+    """Popcount scan in cache-sized blocks over one contiguous array, split across cores.
 
-    def __init__(self, codes: np.ndarray) -> None:
+    Each block is XORed and popcounted into reused buffers (so nothing of size N is allocated
+    per query), and only rows that can still make the answer survive a block: for top-k that is
+    rows closer than the k-th best distance seen so far, so after the first block almost nothing
+    is kept. The k-th best is found by counting over the few possible distances, never by a sort.
+    Blocks of different row ranges run in parallel threads (NumPy releases the GIL in its loops).
+    """
+
+    def __init__(self, codes: np.ndarray, threads: int | None = None) -> None:
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         if self.codes.ndim != 2:
             raise ValueError("codes must be a 2-D (N, words) uint64 array")
+        self.max_dist = self.codes.shape[1] * 64
+        self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
 
     def distances(self, query: np.ndarray) -> np.ndarray:
-        q = np.asarray(query, np.uint64).reshape(-1)
+        """Every row's distance to the query (int32, N): for callers that need them all."""
+        q = _query(query, self.codes.shape[1])
         out = np.empty(len(self.codes), np.int32)
+        scratch = _Scratch(q)
         for start in range(0, len(self.codes), BLOCK_ROWS):
-            block = self.codes[start:start + BLOCK_ROWS]
-            out[start:start + len(block)] = bitops.hamming(block, q)
+            d = scratch.block(self.codes[start:start + BLOCK_ROWS])
+            out[start:start + len(d)] = d
         return out
 
     def topk(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        d = self.distances(query)
-        k = min(k, len(d))
+        k = min(k, len(self.codes))
         if k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int32)
-        # the k-th smallest distance, found by counting (distances are small integers)
-        counts = np.bincount(d, minlength=self.codes.shape[1] * 64 + 1)
-        cutoff = int(np.searchsorted(np.cumsum(counts), k))
-        below = np.flatnonzero(d < cutoff)
-        at = np.flatnonzero(d == cutoff)[: k - len(below)]
-        rows = np.concatenate([below, at])
-        return _order(rows, d[rows])
+            return _EMPTY
+        q = _query(query, self.codes.shape[1])
+        parts = self._parallel(lambda a, b: self._topk_range(q, k, a, b))
+        rows = np.concatenate([p[0] for p in parts])
+        dist = np.concatenate([p[1] for p in parts])
+        return _order(*_keep_best(rows, dist, k, self.max_dist))
 
     def radius(self, query: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-        d = self.distances(query)
-        rows = np.flatnonzero(d <= r)
-        return _order(rows, d[rows])
+        q = _query(query, self.codes.shape[1])
+        parts = self._parallel(lambda a, b: self._radius_range(q, r, a, b))
+        rows = np.concatenate([p[0] for p in parts])
+        return _order(rows, np.concatenate([p[1] for p in parts]))
+
+    def _parallel(self, work: Callable[[int, int], _Pair]) -> list[_Pair]:
+        """Run work(start, stop) over row ranges, one per thread when there is enough to share."""
+        n = len(self.codes)
+        parts = min(self.threads, max(1, n // (2 * BLOCK_ROWS)))
+        if parts == 1:
+            return [work(0, n)]
+        edges = [n * i // parts for i in range(parts + 1)]
+        futures = [_pool(self.threads).submit(work, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        return [f.result() for f in futures]
+
+    def _topk_range(self, q: np.ndarray, k: int, start: int, stop: int) -> _Pair:
+        scratch = _Scratch(q)
+        rows, dist = _EMPTY
+        cut = self.max_dist + 1  # rows must be closer than this to matter
+        for a in range(start, stop, BLOCK_ROWS):
+            d = scratch.block(self.codes[a:min(a + BLOCK_ROWS, stop)])
+            hit = np.flatnonzero(np.less(d, cut, out=scratch.mask[:len(d)]))
+            if len(hit):
+                rows = np.concatenate([rows, hit + a])
+                dist = np.concatenate([dist, d[hit]])
+                if len(rows) >= k and (cut > self.max_dist or len(rows) >= 8 * k):
+                    rows, dist = _keep_best(rows, dist, k, self.max_dist)
+                    cut = int(dist.max())  # a later row at this distance loses the tie to ours
+        return rows, dist
+
+    def _radius_range(self, q: np.ndarray, r: int, start: int, stop: int) -> _Pair:
+        scratch = _Scratch(q)
+        rows, dist = [], []
+        for a in range(start, stop, BLOCK_ROWS):
+            d = scratch.block(self.codes[a:min(a + BLOCK_ROWS, stop)])
+            hit = np.flatnonzero(np.less_equal(d, r, out=scratch.mask[:len(d)]))
+            rows.append(hit + a)
+            dist.append(d[hit])
+        return (np.concatenate(rows), np.concatenate(dist)) if rows else _EMPTY
+
+
+_Pair = tuple[np.ndarray, np.ndarray]
+_EMPTY: _Pair = (np.zeros(0, np.int64), np.zeros(0, np.int32))
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One shared pool for every scan in the process (threads are made once, not per query)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL._max_workers < threads:
+            _POOL = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hashcore-scan")
+        return _POOL
+
+
+def _query(query: np.ndarray, words: int) -> np.ndarray:
+    q = np.asarray(query, np.uint64).reshape(-1)
+    if len(q) != words:
+        raise ValueError(f"query has {len(q)} words, the index {words}")
+    return q
+
+
+class _Scratch:
+    """Per-thread buffers for one block, and the query repeated to the block's length.
+
+    Every step works on flat, contiguous arrays: NumPy's XOR of an (n, 2) array with a broadcast
+    (2,) query runs a slow inner loop of length 2, the flat XOR with a tiled query does not.
+    """
+
+    def __init__(self, q: np.ndarray) -> None:
+        self.words = len(q)
+        self.q = np.tile(q, BLOCK_ROWS) if self.words > 1 else q[0]
+        self.x = np.empty(BLOCK_ROWS * self.words, np.uint64)
+        self.c = np.empty(BLOCK_ROWS * self.words, np.uint8)
+        self.d = np.empty(BLOCK_ROWS, np.uint16)
+        self.mask = np.empty(BLOCK_ROWS, np.bool_)
+
+    def block(self, codes: np.ndarray) -> np.ndarray:
+        """Distances of a block of rows (at most BLOCK_ROWS) to the query, uint8 or uint16."""
+        n, w = len(codes), self.words
+        flat = codes.reshape(-1)
+        x = np.bitwise_xor(flat, self.q if w == 1 else self.q[:n * w], out=self.x[:n * w])
+        c = np.bitwise_count(x, out=self.c[:n * w])
+        if w == 1:
+            return c
+        if w == 2:  # two popcounts side by side read as one uint16 v = c0 + 256*c1:
+            v = c.view(np.uint16)  # (v * 257) >> 8 == c0 + c1 in 16-bit arithmetic
+            np.multiply(v, np.uint16(257), out=v)
+            return np.right_shift(v, np.uint16(8), out=v)
+        per_row = c.reshape(n, w)
+        d = self.d[:n]
+        np.add(per_row[:, 0], per_row[:, 1], out=d, dtype=np.uint16)
+        for j in range(2, w):
+            np.add(d, per_row[:, j], out=d, dtype=np.uint16)
+        return d
+
+
+def _keep_best(rows: np.ndarray, dist: np.ndarray, k: int, max_dist: int) -> _Pair:
+    """The k best of candidates in row order: all below the k-th distance, then ties by row."""
+    if len(rows) <= k:
+        return rows, dist
+    counts = np.bincount(dist, minlength=max_dist + 1)
+    cutoff = int(np.searchsorted(np.cumsum(counts), k))
+    below = dist < cutoff
+    at = np.flatnonzero(dist == cutoff)[: k - int(counts[:cutoff].sum())]
+    below[at] = True
+    return rows[below], dist[below]
 
 
 class CodeIndex:
     """Image ids and their codes in one contiguous array, searched by a back-end."""
 
     def __init__(self, ids: np.ndarray, codes: np.ndarray, bits: int, backend: type = NumpyScan) -> None:
-        self.ids = np.asarray(ids, np.int64)
+        ids = np.asarray(ids, np.int64)
+        # int32 ids and a sorted copy instead of a dict: 8 bytes a photo, not ~100
+        self.ids = ids.astype(np.int32) if len(ids) and 0 <= ids.min() and ids.max() < 2**31 else ids
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         self.bits = bits
         self.backend = backend(self.codes)
-        self._row = {int(i): n for n, i in enumerate(self.ids)}
+        sorted_already = bool(np.all(self.ids[1:] > self.ids[:-1]))
+        self._by_id = None if sorted_already else np.argsort(self.ids, kind="stable")
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def code(self, image_id: int) -> np.ndarray | None:
-        n = self._row.get(int(image_id))
-        return None if n is None else self.codes[n]
+        order = self.ids if self._by_id is None else self.ids[self._by_id]
+        n = int(np.searchsorted(order, image_id))
+        if n == len(order) or order[n] != image_id:
+            return None
+        return self.codes[n if self._by_id is None else self._by_id[n]]
 
     def topk(self, query: np.ndarray, k: int) -> list[tuple[int, int]]:
         rows, dist = self.backend.topk(query, k)

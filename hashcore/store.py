@@ -8,7 +8,6 @@ as text; images are never deleted from the table by a scan, only marked `missing
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -21,7 +20,7 @@ import sqlite_utils
 
 from hashcore.errors import NotFoundError, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE roots (
@@ -59,12 +58,18 @@ CREATE TABLE trash_log (
     path TEXT NOT NULL, size INTEGER NOT NULL, at REAL NOT NULL,
     state TEXT NOT NULL DEFAULT 'pending');
 CREATE INDEX trash_batch ON trash_log(batch);
+"""
+
+# v2: a generation counter bumped by every write, so caches in any process can tell the
+# database changed; and an index for "which photos came from where" tag queries.
+_SCHEMA_V2 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta VALUES ('generation', 0);
+CREATE INDEX tags_source ON tags(source, tag);
 """
 
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 IMAGE_COLUMNS = ("id", "root_id", "path", "size", "mtime", "content_hash", "width", "height",
                  "format", "taken_at", "camera", "status", "indexed_at")
@@ -121,6 +126,14 @@ class Store:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0])
 
+    def backup(self, dest: str | Path) -> None:
+        """A consistent copy of the database (SQLite's online backup, safe under WAL)."""
+        target = sqlite3.connect(str(dest))
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
     def version(self) -> int:
         if not self.db["schema_version"].exists():
             return 0
@@ -134,7 +147,7 @@ class Store:
         if current == SCHEMA_VERSION:
             return
         if backup and current > 0 and self.path != ":memory:":
-            shutil.copy2(self.path, f"{self.path}.v{current}.bak")
+            self.backup(f"{self.path}.v{current}.bak")
         for v in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction() as c:
                 if v == 1:

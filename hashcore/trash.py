@@ -63,6 +63,8 @@ def find_in_trash(original: str) -> tuple[Path, Path] | None:
                           if "=" in line)
             if urllib.parse.unquote(fields.get("Path", "")) != original:
                 continue
+            if not (trash / "files" / info.name[: -len(".trashinfo")]).exists():
+                continue  # an info record whose move never happened (killed mid-trash)
             date = fields.get("DeletionDate", "")
             if best is None or date > best[0]:
                 best = (date, trash / "files" / info.name[: -len(".trashinfo")], info)

@@ -88,3 +88,27 @@ def test_removing_a_root_forgets_its_rows_only():
         add_image(s, c, r2, "/two/b.jpg")
     assert s.remove_root(r1) == 1
     assert [r["path"] for r in s.images()] == ["/two/b.jpg"]
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_schema_v1_file_migrates_step_by_step_with_a_backup(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript((FIXTURES / "schema_v1.sql").read_text())
+    conn.close()
+    with Store(path) as s:
+        assert s.version() == SCHEMA_VERSION == 2
+        assert [r["path"] for r in s.images()] == ["/photos/img1.jpg", "/photos/img2.jpg", "/photos/img3.jpg"]
+        assert s.tags_of(2) == [{"tag": "holiday", "source": "user", "confidence": None}]
+        assert s.decisions() == [{1, 3}]
+        ids, codes = s.codes(1)
+        assert ids.tolist() == [1, 2, 3] and s.bucket(1, codes[0]) == [1]
+        g = s.generation()
+        s.add_tags([1], ["new"])
+        assert s.generation() == g + 1
+    backup = sqlite3.connect(tmp_path / "old.db.v1.bak")
+    assert backup.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
+    assert backup.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert backup.execute("SELECT count(*) FROM images").fetchone()[0] == 3

