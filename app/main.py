@@ -40,6 +40,16 @@ def build_window(config: Any = None) -> Any:
     return MainWindow(config, make_encoder(config))
 
 
+def instance_lock(config: Any) -> Any:
+    """A lock on the library's data folder: one window per library. None if already taken."""
+    from PySide6.QtCore import QLockFile
+
+    config.home.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(config.home / "hashlens.lock"))
+    lock.setStaleLockTime(0)  # a crashed instance's lock is detected by its dead PID instead
+    return lock if lock.tryLock(200) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hashlens", description="HashLens: offline photo search")
     parser.add_argument("folders", nargs="*", help="photo folders to add and index")
@@ -58,15 +68,25 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("HashLens")
     app.setDesktopFileName("hashlens")
     app.setWindowIcon(app_icon())
+    config = resolve_config(args.bits, args.home)
+    lock = instance_lock(config)
+    if lock is None:
+        QMessageBox.information(None, "HashLens is already running",
+                                f"HashLens is already open on the library in {config.home}.\n"
+                                "Switch to that window; two windows on one library would fight over it.")
+        return 1
     try:
-        win = build_window(resolve_config(args.bits, args.home))
+        win = build_window(config)
     except HashLensError as exc:
         QMessageBox.critical(None, "HashLens cannot start", str(exc))
         return 1
     win.show()
     if args.folders:
         win.index_folders(args.folders)
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        lock.unlock()
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_sigkill_during_removal_leaves_every_file_in_place_or_in_the_trash(photo
     t0 = time.perf_counter()
     assert start_cli(db, "stats").wait() == 0
     startup = time.perf_counter() - t0
-    for trial in range(6):
+    for _ in range(6):
         batch = [r for r in victims if Path(r["path"]).exists()][:12]
         if not batch:
             break
