@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint cli eval bench screenshots clean
+.PHONY: run test lint cli eval bench screenshots fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ clean:
 
 screenshots: $(STAMP)
 	$(PY) scripts/screenshots.py --out screenshots
+
+# Hypothesis fuzzing of the decode path and the store; FUZZ_EXAMPLES sets the effort
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -m fuzz tests/fuzz -p no:cacheprovider
