@@ -167,3 +167,35 @@ def copy_samples_job(ctx: Any, src: str, dest: str) -> str:
         if p.is_file() and is_photo_name(p.name) and not (out / p.name).exists():
             shutil.copy2(p, out / p.name)
     return str(out)
+
+
+# -- tag search across modalities (issue 5) ------------------------------------------------------
+@dataclass
+class TagSearchResult:
+    text: str
+    hits: list[Any]
+    seconds: float
+
+
+def tag_search_job(ctx: Any, text: str, k: int = 200) -> TagSearchResult:
+    """Photos for a tag text; several tags separated by commas count as 'any of them'."""
+    t0 = time.perf_counter()
+    tags = [t for t in text.split(",") if t.strip()] or [text]
+    with ctx.library() as lib:
+        hits = lib.find_tag(tags, k)
+    return TagSearchResult(text, hits, time.perf_counter() - t0)
+
+
+def suggest_tags_job(ctx: Any, image_id: int) -> tuple[int, list[tuple[str, int]]]:
+    with ctx.library() as lib:
+        return image_id, lib.suggest_tags(image_id, 6)
+
+
+def tag_vocabulary_job(ctx: Any) -> list[str]:
+    with ctx.library() as lib:
+        return lib.tag_vocabulary()
+
+
+def learn_tags_job(ctx: Any) -> dict[str, Any]:
+    with ctx.library() as lib:
+        return lib.learn_tags(progress=ctx.progress, cancel=ctx.cancelled)

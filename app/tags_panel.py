@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCompleter,
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
@@ -35,6 +36,7 @@ class TagsPanel(QWidget):
     filterChanged = Signal(object)  # tag or None
     selectionChangedTo = Signal(object)
     semanticSearchRequested = Signal(str)
+    learnRequested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,10 +52,20 @@ class TagsPanel(QWidget):
         self.semantic_edit.setObjectName("tagSearchBox")
         self.semantic_edit.setPlaceholderText("e.g. cat, beach, birthday")
         self.semantic_edit.returnPressed.connect(lambda: self.semanticSearchRequested.emit(self.semantic_edit.text()))
-        self.semantic_note = muted("Coming soon: search by a word even in photos nobody tagged.")
+        self.semantic_note = muted("Search by a word, even in photos nobody tagged.")
+        self.completer = QCompleter([], self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchStartsWith)
+        self.semantic_edit.setCompleter(self.completer)
+        self.learn_btn = QPushButton("Learn from my tags")
+        self.learn_btn.setObjectName("learnTagsButton")
+        self.learn_btn.setToolTip("Retrain tag search from the tags you gave photos, so that untagged "
+                                  "photos of the same things are found too (takes a few minutes)")
+        self.learn_btn.clicked.connect(self.learnRequested.emit)
         sb = QVBoxLayout(self.semantic_box)
         sb.addWidget(self.semantic_edit)
         sb.addWidget(self.semantic_note)
+        sb.addWidget(self.learn_btn)
         self.set_semantic_search(None)
 
         self.tag_list = QListWidget()
@@ -92,10 +104,21 @@ class TagsPanel(QWidget):
         b.addWidget(self.count)
         b.addWidget(self.grid, 1)
         self.preview = PreviewPane()
+        self.suggestions = QListWidget()
+        self.suggestions.setObjectName("tagSuggestions")
+        self.suggestions.setToolTip("Suggested by the model, not by a person: double-click one to add it")
+        self.suggestions.itemDoubleClicked.connect(self._accept_suggestion)
+        self.suggest_for: int | None = None
+        right = QWidget()
+        r = QVBoxLayout(right)
+        r.setContentsMargins(0, 0, 0, 0)
+        r.addWidget(self.preview, 1)
+        r.addWidget(muted("Suggested tags (double-click to add):"))
+        r.addWidget(self.suggestions)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(side)
         split.addWidget(body)
-        split.addWidget(self.preview)
+        split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([280, 700, 280])
         lay = QVBoxLayout(self)
@@ -110,6 +133,37 @@ class TagsPanel(QWidget):
         self.semantic = fn
         self.semantic_edit.setEnabled(fn is not None)
         self.semantic_note.setVisible(fn is None)
+        self.learn_btn.setEnabled(fn is not None)
+
+    def set_completions(self, words: list[str]) -> None:
+        from PySide6.QtCore import QStringListModel
+
+        self.completer.setModel(QStringListModel(words, self.completer))
+
+    def show_tag_results(self, result: Any) -> None:
+        """Hits of a tag search in the grid, each with its Hamming distance as a badge."""
+        from app.similar_panel import distance_colour
+
+        bits = self.ctx.config.bits
+        rows = [{"id": h.id, "path": h.path, "distance": h.distance, "rank": n,
+                 "badge": ("tagged" if h.exact_code else str(h.distance), distance_colour(h.distance, bits)),
+                 "tooltip": f"#{n} · distance {h.distance}{' · you tagged it so' if h.exact_code else ''}\n{h.path}"}
+                for n, h in enumerate(result.hits, 1)]
+        self.model.set_rows(rows)
+        self.count.setText(f"{len(rows):,} photos of “{result.text}”, nearest first · "
+                           f"{result.seconds * 1000:.0f} ms" if rows else f"Nothing found for “{result.text}”")
+
+    def set_suggestions(self, image_id: int, tags: list[tuple[str, int]]) -> None:
+        self.suggest_for = image_id
+        self.suggestions.clear()
+        for tag, dist in tags:
+            it = QListWidgetItem(f"{tag}  (suggested, distance {dist})")
+            it.setData(Qt.ItemDataRole.UserRole, tag)
+            self.suggestions.addItem(it)
+
+    def _accept_suggestion(self, item: QListWidgetItem) -> None:
+        if self.suggest_for is not None:
+            self.tagRequested.emit("add", [self.suggest_for], [item.data(Qt.ItemDataRole.UserRole)])
 
     def current_tag(self) -> str | None:
         item = self.tag_list.currentItem()

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
     snapshotLoaded = Signal()
     indexingFinished = Signal(object)  # IndexReport
     searchFinished = Signal(object)  # SearchResult
+    tagSearchFinished = Signal(object)  # TagSearchResult
     duplicatesFound = Signal(object)  # DupResult
     plansApplied = Signal()
     trashFinished = Signal(object)  # TrashResult
@@ -246,6 +247,11 @@ class MainWindow(QMainWindow):
         tp = self.tags
         tp.tagRequested.connect(self.change_tags)
         tp.filterChanged.connect(lambda _tag: self.refresh())
+        tp.set_semantic_search(self.find_tag)
+        tp.semanticSearchRequested.connect(self.find_tag)
+        tp.learnRequested.connect(self.learn_tags)
+        tp.selectionChangedTo.connect(self.suggest_tags)
+        self.start(jobs.tag_vocabulary_job, on_result=tp.set_completions, on_error=lambda _m: None)
         self.tabs.currentChanged.connect(lambda n: self.settings.setValue("lastPanel", PANELS[n]))
 
     def _restore(self) -> None:
@@ -607,6 +613,36 @@ class MainWindow(QMainWindow):
         menu.popup(grid.viewport().mapToGlobal(pos))
 
     # -- tags ----------------------------------------------------------------------------------
+    def find_tag(self, text: str) -> None:
+        """Tag search across modalities (issue 5): runs in a worker, results land in the grid."""
+        if not text.strip():
+            self.tags.count.setText("Type a word to search for, e.g. cat, beach, car")
+            return
+        self.status_label.setText(f"Searching for “{text.strip()}”…")
+        self.start(jobs.tag_search_job, text, on_result=self._tag_search_done)
+
+    def _tag_search_done(self, result: jobs.TagSearchResult) -> None:
+        self.status_label.setText("")
+        self.tags.show_tag_results(result)
+        self.tagSearchFinished.emit(result)
+
+    def suggest_tags(self, row: dict[str, Any] | None) -> None:
+        if row is not None:
+            self.start(jobs.suggest_tags_job, row["id"], on_result=lambda r: self.tags.set_suggestions(*r),
+                       on_error=lambda _m: None)
+
+    def learn_tags(self) -> None:
+        self.tags.learn_btn.setEnabled(False)
+
+        def done(info: dict[str, Any]) -> None:
+            self.status_label.setText(f"Learned {len(info['tags'])} tags from {info['photos']} photos "
+                                      f"in {info['seconds']:.0f} s")
+            self.start(jobs.tag_vocabulary_job, on_result=self.tags.set_completions, on_error=lambda _m: None)
+
+        self.start(jobs.learn_tags_job, on_result=done,
+                   on_progress=lambda d, t, text: self.status_label.setText(f"{text} ({d}/{t})"),
+                   on_finished=lambda: self.tags.learn_btn.setEnabled(True))
+
     def change_tags(self, action: str, ids: list[int], tags: list[str]) -> None:
         def done(_: Any) -> None:
             self.status_label.setText(f"{'Tagged' if action == 'add' else 'Untagged'} {len(ids)} photo"

@@ -123,6 +123,8 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 def cmd_tag(args: argparse.Namespace) -> int:
     with _library(args) as lib:
+        for i in args.ids:
+            lib.store.image(i)  # NotFoundError: "no photo with id N"
         if args.action == "add":
             lib.store.add_tags(args.ids, [args.tag])
         elif args.action == "remove":
@@ -134,6 +136,47 @@ def cmd_tag(args: argparse.Namespace) -> int:
             data = dict(lib.store.all_tags())
             text = "\n".join(f"{t} ({n})" for t, n in data.items()) or "no tags"
     _out(args, data, text)
+    return 0
+
+
+def cmd_find_tag(args: argparse.Namespace) -> int:
+    like: Any = args.like
+    if like is not None and like.isdigit() and not Path(like).exists():
+        like = int(like)
+    with _library(args) as lib:
+        hits = lib.find_tag(args.text, args.k, "all" if args.all else "any", like, args.radius)
+    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}" for h in hits)
+    _out(args, [h.as_json() for h in hits], text or "nothing found")
+    return 0
+
+
+def cmd_suggest_tags(args: argparse.Namespace) -> int:
+    image: Any = args.image
+    if args.image.isdigit() and not Path(args.image).exists():
+        image = int(args.image)
+    with _library(args) as lib:
+        tags = lib.suggest_tags(image, args.k)
+    _out(args, [{"tag": t, "distance": d} for t, d in tags],
+         "\n".join(f"{d:4d} {t}" for t, d in tags) or "no suggestions")
+    return 0
+
+
+def cmd_learn_tags(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        bar = Bar("learning", sys.stderr.isatty() and not args.json)
+        info = lib.learn_tags(progress=lambda d, t, _s: bar(d, t, ""), min_photos=args.min_photos,
+                              steps=args.steps)
+    _out(args, info, f"learned {len(info['tags'])} tags from {info['photos']} tagged photos in "
+         f"{info['seconds']:.0f}s: {', '.join(info['tags'][:20])}")
+    return 0
+
+
+def cmd_auto_tag(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        n = lib.auto_tag()
+        m = lib.import_keywords() if args.keywords else 0
+    _out(args, {"auto": n, "file": m}, f"added {n} automatic tags" +
+         (f" and {m} keywords from the files" if args.keywords else ""))
     return 0
 
 
@@ -230,6 +273,22 @@ def build_parser() -> argparse.ArgumentParser:
     tp.add_argument("ids", nargs="*", type=int)
     tp.add_argument("--json", action="store_true", help="machine-readable output")
     tp.set_defaults(fn=cmd_tag, tag="")
+    sp = cmd("find-tag", cmd_find_tag, "find photos by tag text, also photos nobody tagged")
+    sp.add_argument("text", nargs="*", help="one or more tags (quote tags of several words)")
+    sp.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    how = sp.add_mutually_exclusive_group()
+    how.add_argument("--any", action="store_true", help="photos of any of the tags (default)")
+    how.add_argument("--all", action="store_true", help="photos of all of the tags")
+    sp.add_argument("--like", help="and like this photo (an image file or an indexed photo's id)")
+    sp.add_argument("--radius", type=int, help="only results within this Hamming distance")
+    sp = cmd("suggest-tags", cmd_suggest_tags, "tags the model suggests for a photo (file or id)")
+    sp.add_argument("image")
+    sp.add_argument("-k", type=int, default=8, help="number of suggestions (default 8)")
+    sp = cmd("learn-tags", cmd_learn_tags, "retrain tag search from the tags you gave photos")
+    sp.add_argument("--min-photos", type=int, default=3, help="learn tags on at least this many photos")
+    sp.add_argument("--steps", type=int, default=600, help="training steps (more is slower, often better)")
+    sp = cmd("auto-tag", cmd_auto_tag, "add automatic tags (ImageNet classes) to photos that have none")
+    sp.add_argument("--keywords", action="store_true", help="also import keywords stored in the files")
     sp = cmd("dismiss", cmd_dismiss, "mark photos as not duplicates of each other")
     sp.add_argument("ids", nargs="+", type=int)
     sp = cmd("trash", cmd_trash, "move photos to the system trash (or --undo the last move)")

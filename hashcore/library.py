@@ -201,3 +201,49 @@ class Library:
 
     def undo_trash(self) -> list[str]:
         return trash.restore_batch(self.store)
+
+    # -- tag search across modalities (issue 5) ----------------------------------------------
+    def tag_model(self) -> Any:
+        """The multimodal model: this library's retrained one if any, else the shipped one."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.load_model(self.config)
+
+    def find_tag(self, texts: list[str], k: int = 20, mode: str = "any", like: int | str | Path | None = None,
+                 radius: int | None = None) -> list[Hit]:
+        """Photos for tag texts (any or all of them), optionally also near a photo (an id or a
+        file). Photos a person tagged with the very word come first; then Hamming distance."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.find(self, texts, k, mode, like, radius)
+
+    def suggest_tags(self, image: int | str | Path, k: int = 8) -> list[tuple[str, int]]:
+        """Tags the model would give a photo (id or file), nearest first, minus those it has."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.suggest(self, image, k)
+
+    def auto_tag(self) -> int:
+        """Store automatic tags (source "auto") from the ImageNet probabilities; returns count."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.auto_tag(self)
+
+    def import_keywords(self, progress: Progress | None = None) -> int:
+        """Read keywords already in the photo files (XMP, IPTC, Windows) as tags (source "file")."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.import_keywords(self, progress)
+
+    def learn_tags(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                   min_photos: int = 3, steps: int = 600) -> dict[str, Any]:
+        """Retrain the tag model from the tags people gave photos; codes follow from stored features."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.learn(self, progress, cancel, min_photos, steps)
+
+    def tag_vocabulary(self) -> list[str]:
+        """Words to complete in a tag search box: the library's tags, then the model's vocabulary."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.vocabulary(self)

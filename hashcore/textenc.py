@@ -56,7 +56,12 @@ def _load() -> Any:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             path = model_dir()
             try:
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
 
                 _MODEL = SentenceTransformer(str(path), device="cpu", local_files_only=True)
             except Exception as exc:  # many kinds: missing files, bad versions

@@ -1,0 +1,410 @@
+"""Multimodal SparseHash (seed 000, slides 20-28): photos and tag texts in one Hamming space.
+
+Two coupled ISTA-network encoders from `hashcore.methods.sparsehash`, one per modality:
+
+    image tower  h(x): backbone feature (1280) -> ISTA encoder -> bits
+    text tower   g(y): MiniLM sentence vector of the tag text (384) -> ISTA encoder -> bits
+
+trained jointly with the SparseHash pair loss on three kinds of pairs: image-image and text-text
+(intra-modal) and image-text (inter-modal). Similar pairs are pulled together in L1, dissimilar
+ones pushed beyond the margin, and an L1 penalty keeps codes sparse.
+
+What "similar" means comes from concepts. A concept is one of the backbone's 1000 ImageNet
+classes or one of the user's own tags. A tag text names a set of concepts (a WordNet lemma names
+its class; a group word such as "dog" names 118 breeds; a user tag names itself). A photo holds a
+soft membership over concepts: its sharpened ImageNet probabilities, plus 1 for each tag a person
+gave it. The pair similarity is the overlap of the two memberships.
+
+The shipped model is trained without any labelled photos: the image tower first learns in the
+space of the backbone's class logits (real-photo logits, and the same logits with one class made
+confident so that every class is seen), then the backbone's own classifier layer is folded into
+the tower's first layer, so that the shipped tower is an ordinary ISTA encoder over 1280-d
+features. Learning from the user starts from that model and continues on the library's stored
+features, its probabilities and the user's tags; no photo is decoded again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hashcore.config import RESOURCES
+from hashcore.errors import Cancelled, ModelError
+from hashcore.methods.base import HashHead, register
+from hashcore.methods.sparsehash import build_ista_encoder, export_ista, ista_numpy
+
+VOCAB_PATH = RESOURCES / "tags" / "imagenet_vocab.json"
+N_CLASSES = 1000
+Progress = Callable[[int, int, str], None]
+
+
+# --- vocabulary --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Tag texts the shipped model knows, each with the ImageNet classes it names."""
+
+    texts: list[str]
+    concepts: list[tuple[int, ...]]
+    class_names: list[str]  # display name of each of the 1000 classes (its first lemma)
+    class_lemmas: list[list[str]] = field(default_factory=list)
+
+
+def load_vocabulary(path: Any = VOCAB_PATH, lemmas_per_class: int = 4) -> Vocabulary:
+    data = json.loads(open(path, encoding="utf-8").read())
+    names: dict[str, set[int]] = {}
+    for i, c in enumerate(data["classes"]):
+        for lemma in c["lemmas"][:lemmas_per_class]:
+            names.setdefault(lemma.lower(), set()).add(i)
+    for word, ids in data["groups"].items():
+        names.setdefault(word.lower(), set()).update(ids)
+    texts = sorted(names)
+    return Vocabulary(texts, [tuple(sorted(names[t])) for t in texts],
+                      [c["lemmas"][0] for c in data["classes"]], [c["lemmas"] for c in data["classes"]])
+
+
+def classifier_weights() -> tuple[np.ndarray, np.ndarray]:
+    """The backbone's own ImageNet classifier (W (1000, 1280), b (1000,)), sha256-checked."""
+    import torch
+
+    from hashcore.backbone import WEIGHTS_SHA256, weights_path
+    from hashcore.methods.base import sha256_file
+
+    path = weights_path()
+    if sha256_file(path) != WEIGHTS_SHA256:
+        raise ModelError(f"backbone weights {path} fail their sha256 check")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state["_fc.weight"].numpy().astype(np.float32), state["_fc.bias"].numpy().astype(np.float32)
+
+
+def probs_from_features(x: np.ndarray, fc: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """ImageNet probabilities from stored features (same as the backbone's softmax output)."""
+    logits = np.asarray(x, np.float32) @ fc[0].T + fc[1]
+    logits -= logits.max(1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(1, keepdims=True)
+
+
+def sharpen(p: np.ndarray, temperature: float = 0.5) -> np.ndarray:
+    q = np.power(np.maximum(p, 0), 1.0 / temperature)
+    return q / np.maximum(q.sum(1, keepdims=True), 1e-12)
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+@register
+class MultimodalSparseHash(HashHead):
+    """Both towers in one pickle-free .npz; `encode` is the image tower so it works as a HashHead.
+
+    State: img_* and txt_* (ISTA encoders), txt_mean/txt_std (text input standardisation),
+    vocab_json (the tag texts it can suggest, with their concepts), vocab_emb (their MiniLM
+    vectors, so retraining never re-embeds the vocabulary).
+    """
+
+    method = "mm-sparsehash"
+    supervised = True
+
+    def fit(self, x: np.ndarray, y: np.ndarray | None = None, progress: Any = None) -> MultimodalSparseHash:
+        raise ModelError("train the multimodal model with hashcore.multimodal.train_shipped or learn_from_tags")
+
+    @property
+    def threshold(self) -> float:
+        return float(self.params.get("threshold", 0.5))
+
+    def image_activations(self, x: np.ndarray) -> np.ndarray:
+        return ista_numpy(np.asarray(x, np.float32), self.state, "img_")
+
+    def text_activations(self, emb: np.ndarray) -> np.ndarray:
+        z = (np.asarray(emb, np.float32) - self.state["txt_mean"]) / self.state["txt_std"]
+        return ista_numpy(z, self.state, "txt_")
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return self.image_activations(x) > self.threshold
+
+    def encode_text(self, emb: np.ndarray) -> np.ndarray:
+        return self.text_activations(emb) > self.threshold
+
+    # the tag texts this model was trained with (ImageNet vocabulary + the user's tags)
+    def vocab(self) -> tuple[list[str], list[list[str]]]:
+        data = json.loads(bytes(self.state["vocab_json"]).decode())
+        return data["texts"], data["concepts"]
+
+    def vocab_activations(self) -> np.ndarray:
+        if "vocab_act" not in self.state:
+            self.state["vocab_act"] = self.text_activations(self.state["vocab_emb"].astype(np.float32))
+        return self.state["vocab_act"]
+
+
+# --- training ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainSet:
+    """Everything one training run sees. Concept columns: 1000 ImageNet classes, then user tags."""
+
+    x: np.ndarray  # (N, D) image-tower inputs
+    q: np.ndarray  # (N, K) soft concept membership of each photo
+    labelled: np.ndarray  # (N,) bool: the photo carries at least one user tag
+    text_emb: np.ndarray  # (T, 384)
+    text_concepts: np.ndarray  # (T, K) 0/1
+    user_cols: np.ndarray  # (K,) bool: column is a user tag
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    bits: int = 64
+    layers: int = 3
+    beta: float = 3.0
+    steps: int = 3000
+    batch: int = 160
+    text_batch: int = 128
+    lr: float = 2e-3
+    lam: float = 1.0
+    alpha: float = 0.003
+    margin: float = 16.0
+    w_inter: float = 1.0
+    w_img: float = 0.5
+    w_txt: float = 0.5
+    unlabelled_neg: float = 0.05
+    seed: int = 0
+
+
+def pair_loss(h1: Any, h2: Any, s: Any, w: Any, lam: float, margin: float) -> Any:
+    """SparseHash pair loss with soft similarity s in [0, 1] and pair weights w, the similar and
+    dissimilar parts each averaged over their own weight (pairs are mostly dissimilar)."""
+    import torch
+
+    d = torch.cdist(h1, h2, p=1) if h1.dim() == 2 and s.dim() == 2 else (h1 - h2).abs().sum(-1)
+    pos, neg = w * s, w * (1 - s)
+    return (pos * d).sum() / pos.sum().clamp(min=1e-6) + \
+        lam * (neg * torch.clamp(margin - d, min=0)).sum() / neg.sum().clamp(min=1e-6)
+
+
+def _positive_texts(ts: TrainSet) -> list[np.ndarray]:
+    """For each concept, the texts that name it (to sample a matching text for a photo)."""
+    tc = ts.text_concepts
+    return [np.flatnonzero(tc[:, k]) for k in range(tc.shape[1])]
+
+
+def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | None = None,
+                 synth: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]] | None = None,
+                 progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> dict[str, np.ndarray]:
+    """Joint training of both towers; returns exported arrays (img_*, txt_*, txt_mean, txt_std)."""
+    import torch
+
+    torch.manual_seed(p.seed)
+    rng = np.random.default_rng(p.seed)
+    x = torch.from_numpy(np.asarray(ts.x, np.float32))
+    if init is not None:
+        mean, std = init["txt_mean"], init["txt_std"]
+    else:
+        mean = ts.text_emb.mean(0).astype(np.float32)
+        std = np.maximum(ts.text_emb.std(0), 1e-3).astype(np.float32)
+    temb = torch.from_numpy(((ts.text_emb - mean) / std).astype(np.float32))
+    tcon = torch.from_numpy(ts.text_concepts.astype(np.float32))
+    q = torch.from_numpy(ts.q.astype(np.float32))
+    user = torch.from_numpy(ts.user_cols)
+    img = build_ista_encoder(x.shape[1], p.bits, p.layers, p.beta)
+    txt = build_ista_encoder(temb.shape[1], p.bits, p.layers, p.beta)
+    if init is not None:
+        _load_ista(img, init, "img_")
+        _load_ista(txt, init, "txt_")
+    opt = torch.optim.Adam(list(img.parameters()) + list(txt.parameters()), lr=p.lr, weight_decay=1e-5)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, p.steps)
+    pos_texts = _positive_texts(ts)
+    lab_idx = np.flatnonzero(ts.labelled)
+    for step in range(p.steps):
+        if cancel is not None and cancel():
+            raise Cancelled("training cancelled")
+        xb, qb, labb = _image_batch(ts, x, q, rng, p.batch, lab_idx, synth)
+        tb = _text_batch(qb, pos_texts, rng, p.text_batch, len(temb))
+        hx, hy = img(xb), txt(temb[tb])
+        ct = tcon[tb]
+        # inter-modal: overlap of the photo's membership with the concepts the text names
+        s_xy = (qb @ ct.T).clamp(max=1.0)
+        w_xy = torch.ones_like(s_xy)
+        # a photo nobody tagged is only weakly a negative for a user tag (it may be one)
+        user_text = (ct[:, user].sum(1) > 0).float()
+        w_xy = w_xy - (1 - p.unlabelled_neg) * torch.outer(1 - labb, user_text) * (s_xy < 0.5).float()
+        loss = p.w_inter * pair_loss(hx, hy, s_xy, w_xy, p.lam, p.margin)
+        # intra-modal: photos by membership cosine (user tags decide when both carry some)
+        qn = torch.nn.functional.normalize(qb[:, ~user], dim=1)
+        s_xx = qn @ qn.T
+        if bool(user.any()):
+            u = qb[:, user]
+            both = torch.outer(labb, labb) > 0
+            s_xx = torch.where(both, ((u @ u.T) > 0).float(), s_xx)
+        iu = torch.triu_indices(len(xb), len(xb), offset=1)
+        loss = loss + p.w_img * pair_loss(hx[iu[0]], hx[iu[1]], s_xx[iu[0], iu[1]],
+                                          torch.ones(iu.shape[1]), p.lam, p.margin)
+        s_yy = ((ct @ ct.T) > 0).float()
+        ju = torch.triu_indices(len(tb), len(tb), offset=1)
+        loss = loss + p.w_txt * pair_loss(hy[ju[0]], hy[ju[1]], s_yy[ju[0], ju[1]],
+                                          torch.ones(ju.shape[1]), p.lam, p.margin)
+        loss = loss + p.alpha * (hx.abs().sum(1).mean() + hy.abs().sum(1).mean())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if progress is not None and (step % 50 == 0 or step == p.steps - 1):
+            progress(step + 1, p.steps, f"training tag model, loss {float(loss):.3f}")
+    return {**export_ista(img, "img_"), **export_ista(txt, "txt_"), "txt_mean": mean, "txt_std": std}
+
+
+def _load_ista(enc: Any, state: dict[str, np.ndarray], prefix: str) -> None:
+    import torch
+
+    with torch.no_grad():
+        enc.W.weight.copy_(torch.from_numpy(np.ascontiguousarray(state[f"{prefix}W"].T)))
+        enc.W.bias.copy_(torch.from_numpy(state[f"{prefix}bias"]))
+        enc.S.copy_(torch.from_numpy(state[f"{prefix}S"]))
+        enc.tau.copy_(torch.from_numpy(state[f"{prefix}tau"]))
+
+
+def _image_batch(ts: TrainSet, x: Any, q: Any, rng: np.random.Generator, n: int, lab_idx: np.ndarray,
+                 synth: Any) -> tuple[Any, Any, Any]:
+    """Real photos (half of them tagged ones when there are any), plus synthetic ones if given."""
+    import torch
+
+    n_syn = n // 2 if synth is not None else 0
+    n_lab = min(len(lab_idx), (n - n_syn) // 2) if len(lab_idx) else 0
+    idx = np.concatenate([rng.choice(lab_idx, n_lab) if n_lab else np.zeros(0, np.int64),
+                          rng.integers(0, len(ts.x), n - n_syn - n_lab)])
+    xb, qb = x[idx], q[idx]
+    lab = torch.from_numpy(ts.labelled[idx].astype(np.float32))
+    if n_syn:
+        xs, qs = synth(rng, n_syn)
+        xb = torch.cat([xb, torch.from_numpy(xs)])
+        qb = torch.cat([qb, torch.from_numpy(qs)])
+        lab = torch.cat([lab, torch.zeros(n_syn)])
+    return xb, qb, lab
+
+
+def _text_batch(qb: Any, pos_texts: list[np.ndarray], rng: np.random.Generator, n: int, n_texts: int) -> np.ndarray:
+    """Half texts that match photos of the batch (drawn by their strongest concept), half random."""
+    top = qb.argmax(1).numpy()
+    picks = []
+    for k in rng.choice(top, n // 2):
+        cand = pos_texts[int(k)]
+        if len(cand):
+            picks.append(int(rng.choice(cand)))
+    rest = rng.integers(0, n_texts, n - len(picks))
+    return np.unique(np.concatenate([np.asarray(picks, np.int64), rest]))
+
+
+# --- the shipped model -------------------------------------------------------------------------
+
+
+def logit_map(fc: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear map features -> centred, scaled logits (A (1280, 1000), c (1000,)): foldable."""
+    w, b = fc[0].T, fc[1]
+    w = w - w.mean(1, keepdims=True)
+    b = b - b.mean()
+    return w, b
+
+
+def synthetic_logits(real: np.ndarray, scale: float) -> Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]:
+    """Real-photo logits with one random class made confident (probability 0.3-0.95), so that
+    the image tower sees every ImageNet class although no labelled photo is used."""
+
+    def draw(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        base = real[rng.integers(0, len(real), n)].copy()
+        cls = rng.integers(0, N_CLASSES, n)
+        target = rng.uniform(0.3, 0.95, n)
+        rows = np.arange(n)
+        others = base.copy()
+        others[rows, cls] = -np.inf
+        lse = np.log(np.exp(others - others.max(1, keepdims=True)).sum(1)) + others.max(1)
+        base[rows, cls] = lse + np.log(target / (1 - target))
+        p = np.exp(base - base.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        return (base / scale).astype(np.float32), sharpen(p).astype(np.float32)
+
+    return draw
+
+
+def fold_image_tower(state: dict[str, np.ndarray], amap: tuple[np.ndarray, np.ndarray], scale: float) -> None:
+    """Image tower trained on logits/scale -> the same tower over raw features."""
+    w = state["img_W"]  # (1000, bits)
+    state["img_W"] = ((amap[0] / scale) @ w).astype(np.float32)
+    state["img_bias"] = ((amap[1] / scale) @ w + state["img_bias"]).astype(np.float32)
+
+
+def vocab_state(texts: list[str], concepts: list[list[str]], emb: np.ndarray) -> dict[str, np.ndarray]:
+    data = json.dumps({"texts": texts, "concepts": concepts}, ensure_ascii=False).encode()
+    return {"vocab_json": np.frombuffer(data, np.uint8).copy(), "vocab_emb": emb.astype(np.float16)}
+
+
+def train_shipped(real_features: np.ndarray, vocab: Vocabulary, text_emb: np.ndarray, params: TrainParams,
+                  fc: tuple[np.ndarray, np.ndarray], progress: Progress | None = None) -> MultimodalSparseHash:
+    """The out-of-the-box model: no labelled photo, only the backbone's own knowledge."""
+    amap = logit_map(fc)
+    logits = np.asarray(real_features, np.float32) @ amap[0] + amap[1]
+    scale = float(logits.std())
+    q = sharpen(probs_from_features(real_features, fc))
+    tcon = np.zeros((len(vocab.texts), N_CLASSES), np.float32)
+    for t, cs in enumerate(vocab.concepts):
+        tcon[t, list(cs)] = 1
+    ts = TrainSet((logits / scale).astype(np.float32), q.astype(np.float32), np.zeros(len(q), bool),
+                  text_emb.astype(np.float32), tcon, np.zeros(N_CLASSES, bool))
+    state = train_towers(ts, params, synth=synthetic_logits(logits, scale), progress=progress)
+    fold_image_tower(state, amap, scale)
+    concepts = [[str(c) for c in cs] for cs in vocab.concepts]
+    state.update(vocab_state(vocab.texts, concepts, text_emb))
+    head = MultimodalSparseHash(params.bits, threshold=0.5, steps=params.steps, seed=params.seed)
+    head.state = state
+    return head
+
+
+# --- learning from the user's tags -------------------------------------------------------------
+
+
+def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.ndarray,
+                    photo_tags: list[list[str]], tag_emb: dict[str, np.ndarray], params: TrainParams,
+                    progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> MultimodalSparseHash:
+    """Fine-tune both towers on a library: its photos' stored features and probabilities, and the
+    tags people gave some of them (`photo_tags[i]`, normalised texts; `tag_emb` their MiniLM
+    vectors). The user's tags become new concepts and new vocabulary for suggestions."""
+    vtexts, vconcepts = base.vocab()
+    user_tags = sorted(tag_emb)
+    col = {t: N_CLASSES + j for j, t in enumerate(user_tags)}
+    k = N_CLASSES + len(user_tags)
+    q = np.zeros((len(features), k), np.float32)
+    q[:, :N_CLASSES] = sharpen(probs)
+    labelled = np.zeros(len(features), bool)
+    for i, tags in enumerate(photo_tags):
+        for t in tags:
+            if t in col:
+                q[i, col[t]] = 1.0
+                labelled[i] = True
+    # texts: the base vocabulary (ImageNet concepts) + the user's tags (not already in it)
+    known = {t: n for n, t in enumerate(vtexts)}
+    texts = list(vtexts)
+    concepts = [list(c) for c in vconcepts]
+    for t in user_tags:
+        if t in known:
+            concepts[known[t]] = sorted(set(concepts[known[t]]) | {f"u:{t}"})
+        else:
+            texts.append(t)
+            concepts.append([f"u:{t}"])
+    emb = np.concatenate([base.state["vocab_emb"].astype(np.float32)] +
+                         [tag_emb[t][None] for t in user_tags if t not in known]).astype(np.float32)
+    tcon = np.zeros((len(texts), k), np.float32)
+    for n, cs in enumerate(concepts):
+        for c in cs:
+            tcon[n, col[c[2:]] if c.startswith("u:") else int(c)] = 1
+    user_cols = np.zeros(k, bool)
+    user_cols[N_CLASSES:] = True
+    ts = TrainSet(np.asarray(features, np.float32), q, labelled, emb, tcon, user_cols)
+    init = {key: v for key, v in base.state.items() if key.startswith(("img_", "txt_"))}
+    state = train_towers(ts, params, init=init, progress=progress, cancel=cancel)
+    state.update(vocab_state(texts, concepts, emb))
+    head = MultimodalSparseHash(params.bits, **{**base.params, "user_tags": user_tags})
+    head.state = state
+    return head

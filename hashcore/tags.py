@@ -1,0 +1,384 @@
+"""Tags from three sources, and the multimodal model that finds photos by tag text.
+
+- user tags: typed in the GUI or `hashcore tag add` (source "user");
+- keywords already in the files: XMP dc:subject, IPTC keywords (2:25) and Windows XP keywords,
+  imported read-only (source "file");
+- automatic tags from the backbone's ImageNet classes and the group words of the vocabulary
+  (source "auto", with the probability as confidence), never presented as a person's words.
+
+The shipped multimodal model is listed in resources/models/manifest.json under "multimodal".
+A model retrained from the user's tags lives in the library's data folder and wins over it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hashcore.config import RESOURCES
+from hashcore.errors import HashLensError, ModelError, NotFoundError
+from hashcore.models import HeadInfo
+from hashcore.textenc import normalise_tag
+
+SOURCES = ("user", "file", "auto")
+MANIFEST_KEY = "multimodal"
+
+
+# --- model files -------------------------------------------------------------------------------
+
+
+def record_multimodal(info: HeadInfo, models_dir: Path) -> None:
+    """Write (or replace) the "multimodal" entry of a manifest, leaving the other entries alone."""
+    path = models_dir / "manifest.json"
+    m = json.loads(path.read_text()) if path.is_file() else {"default": {}, "heads": {}}
+    m[MANIFEST_KEY] = {"name": info.name, "file": info.path.name, "method": info.method,
+                       "bits": info.bits, "sha256": info.sha256}
+    path.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+
+
+def multimodal_info(models_dir: Path = RESOURCES / "models") -> HeadInfo:
+    path = models_dir / "manifest.json"
+    entry = json.loads(path.read_text()).get(MANIFEST_KEY) if path.is_file() else None
+    if entry is None:
+        raise ModelError(f"no multimodal tag model listed in {path}; reinstall HashLens")
+    return HeadInfo(entry["name"], models_dir / entry["file"], entry["method"], int(entry["bits"]),
+                    entry["sha256"])
+
+
+def user_model_info(home: Path) -> HeadInfo | None:
+    """The model retrained from this library's tags, if there is one."""
+    path = home / "models"
+    if not (path / "manifest.json").is_file():
+        return None
+    try:
+        return multimodal_info(path)
+    except (ModelError, KeyError, ValueError):
+        return None
+
+
+# --- automatic tags ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AutoTagger:
+    """ImageNet probabilities -> readable tags: class names and group words ("dog", "car")."""
+
+    class_names: list[str]
+    groups: dict[str, np.ndarray]
+
+    @classmethod
+    def load(cls, path: Path = RESOURCES / "tags" / "imagenet_vocab.json") -> AutoTagger:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls([c["lemmas"][0].lower() for c in data["classes"]],
+                   {w: np.asarray(ids, np.int64) for w, ids in data["groups"].items()})
+
+    def tags(self, probs: np.ndarray, min_class: float = 0.2, min_group: float = 0.5,
+             limit: int = 5) -> list[tuple[str, float]]:
+        """Tags with their probability, best first."""
+        p = np.asarray(probs, np.float32)
+        out = {self.class_names[c]: float(p[c]) for c in np.argsort(-p)[:3] if p[c] >= min_class}
+        for word, ids in self.groups.items():
+            mass = float(p[ids].sum())
+            if mass >= min_group and word not in out:
+                out[word] = mass
+        return sorted(out.items(), key=lambda kv: -kv[1])[:limit]
+
+
+# --- keywords in files -------------------------------------------------------------------------
+
+_XMP_START, _XMP_END = b"<x:xmpmeta", b"</x:xmpmeta>"
+_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def xmp_subjects(data: bytes) -> list[str]:
+    """dc:subject entries of an XMP packet found anywhere in the file's bytes."""
+    start = data.find(_XMP_START)
+    end = data.find(_XMP_END, start)
+    if start < 0 or end < 0:
+        return []
+    try:
+        root = ET.fromstring(data[start:end + len(_XMP_END)])
+    except ET.ParseError:
+        return []
+    out = []
+    for subj in root.iter(f"{_DC}subject"):
+        out += [li.text or "" for li in subj.iter(f"{_RDF}li")]
+    return out
+
+
+def iptc_keywords(img: Any) -> list[str]:
+    from PIL import IptcImagePlugin
+
+    try:
+        info = IptcImagePlugin.getiptcinfo(img) or {}
+    except Exception:  # noqa: BLE001 - a malformed IPTC block means no keywords, not a failure
+        return []
+    raw = info.get((2, 25), [])
+    raw = raw if isinstance(raw, list) else [raw]
+    return [r.decode("utf-8", "replace") if isinstance(r, bytes) else str(r) for r in raw]
+
+
+def xp_keywords(img: Any) -> list[str]:
+    """Windows' XPKeywords EXIF tag (0x9C9E): UTF-16-LE, separated by semicolons."""
+    try:
+        raw = img.getexif().get(0x9C9E)
+    except Exception:  # noqa: BLE001
+        return []
+    if raw is None:
+        return []
+    data = bytes(raw) if not isinstance(raw, bytes) else raw
+    return data.decode("utf-16-le", "replace").rstrip("\x00").split(";")
+
+
+def file_keywords(path: str | Path) -> list[str]:
+    """All keywords a photo file already carries, normalised and de-duplicated (read-only)."""
+    from PIL import Image
+
+    path = Path(path)
+    found: list[str] = []
+    with open(path, "rb") as fh:
+        head = fh.read(4 << 20)
+    found += xmp_subjects(head)
+    try:
+        with Image.open(path) as img:
+            found += iptc_keywords(img) + xp_keywords(img)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        pass
+    out: list[str] = []
+    for k in found:
+        for part in re.split(r"[;,]", k):
+            t = normalise_tag(part)
+            if t and t not in out:
+                out.append(t)
+    return out
+
+
+# --- search, suggestions and learning on a Library ------------------------------------------------
+# These take a `hashcore.library.Library`; they live here so the facade stays small.
+
+USER_MODEL = "multimodal-user"
+_MODELS: dict[tuple[str, str], Any] = {}
+_MODEL_LOCK = __import__("threading").Lock()
+
+
+def model_info(config: Any) -> HeadInfo:
+    """This library's retrained model when there is one, else the shipped model."""
+    return user_model_info(Path(config.home)) or multimodal_info(config.models_dir)
+
+
+def load_model(config: Any) -> Any:
+    """The multimodal model, loaded once per process per file version (sha256-checked)."""
+    import hashcore.multimodal  # noqa: F401  (registers the model class)
+    from hashcore.methods import load_head
+
+    info = model_info(config)
+    key = (str(info.path), info.sha256)
+    with _MODEL_LOCK:
+        if key not in _MODELS:
+            head = load_head(info.path, info.sha256)
+            if head.method != "mm-sparsehash":
+                raise ModelError(f"{info.path.name} is not a multimodal tag model")
+            _MODELS[key] = head
+        return _MODELS[key]
+
+
+def _model_id(lib: Any) -> int:
+    info = model_info(lib.config)
+    return int(lib.store.ensure_model(info.name, info.method, info.bits, info.sha256))
+
+
+def tag_codes(lib: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """(ids, packed codes, model id) of every ok photo under the tag model; photos indexed since
+    the last call (or since the model changed) are coded now from their stored features."""
+    from hashcore import bits as bitops
+
+    head, mid = load_model(lib.config), _model_id(lib)
+    todo = lib.store.ids_without_code(mid)
+    for start in range(0, len(todo), 4096):
+        ids, feats = lib.store.features(todo[start:start + 4096])
+        if len(ids):
+            with lib.store.transaction() as c:
+                lib.store.put_codes(c, mid, ids, bitops.pack(head.encode(feats)))
+    ids, codes = lib.store.codes(mid)
+    return ids, codes, mid
+
+
+def _photo_activations(lib: Any, head: Any, image: int | str | Path) -> tuple[np.ndarray, int | None]:
+    """Image-tower activations of an indexed photo (by id) or of any image file."""
+    if isinstance(image, int | np.integer):
+        row = lib.store.image(int(image))  # NotFoundError for a missing photo
+        _, feats = lib.store.features([int(image)], status=row["status"])
+        if not len(feats):
+            raise NotFoundError(f"photo {image} has no features yet; index its folder first")
+        return head.image_activations(feats)[0], int(image)
+    _, feature = lib.query_for_file(image)
+    return head.image_activations(feature[None])[0], None
+
+
+def explicit_matches(lib: Any, tags: list[str]) -> dict[int, int]:
+    """How many of the query tags each photo carries from a person (user or file keywords)."""
+    counts: dict[int, int] = {}
+    if not tags:
+        return counts
+    rows = lib.store.conn.execute(
+        "SELECT image_id, lower(tag) FROM tags WHERE source != 'auto' AND lower(tag) IN "
+        "(SELECT value FROM json_each(?))", (json.dumps(tags),))
+    for image_id, _ in rows:
+        counts[image_id] = counts.get(image_id, 0) + 1
+    return counts
+
+
+def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any = None,
+         radius: int | None = None) -> list[Any]:
+    from hashcore import bits as bitops
+    from hashcore.library import Hit
+    from hashcore.search import NumpyScan
+    from hashcore.textenc import shared
+
+    if mode not in ("any", "all"):
+        raise HashLensError(f"unknown tag mode {mode!r}: use 'any' or 'all'")
+    tags = list(dict.fromkeys(t for t in (normalise_tag(x) for x in texts) if t))
+    if not tags and like is None:
+        raise NotFoundError("nothing to search for: the tag text is empty")
+    head = load_model(lib.config)
+    like_act = _photo_activations(lib, head, like) if like is not None else None
+    ids, codes, _ = tag_codes(lib)
+    if not len(ids):
+        return []
+    acts = [head.text_activations(e[None])[0] for e in shared().encode(tags)] if tags else []
+    if like_act is not None:
+        acts.append(like_act[0])
+    scan = NumpyScan(codes)
+    dist = np.stack([scan.distances(bitops.pack((a > head.threshold)[None])[0]) for a in acts])
+    combined = dist.max(0) if mode == "all" else dist.min(0)
+    explicit = explicit_matches(lib, tags)
+    boost = np.array([explicit.get(int(i), 0) for i in ids])
+    keep = np.ones(len(ids), bool) if radius is None else (combined <= radius) | (boost > 0)
+    if like_act is not None and like_act[1] is not None:
+        keep &= ids != like_act[1]
+    cand = np.flatnonzero(keep)
+    if not len(cand):
+        return []
+    # candidates: everything up to the k-th distance (ties included), re-ranked by activations
+    order = cand[np.lexsort((combined[cand], -boost[cand]))]
+    cut = order[: k + 2000] if len(order) > k else order
+    kth = combined[order[min(k, len(order)) - 1]]
+    cut = np.union1d(cut[combined[cut] <= kth], order[:k])
+    fid, feats = lib.store.features(ids[cut].tolist())
+    ia = head.image_activations(feats) if len(feats) else np.zeros((0, head.bits))
+    l1_of = {int(i): float(sum(np.abs(ia[n] - a).sum() for a in acts)) for n, i in enumerate(fid)}
+    ranked = sorted(cut, key=lambda j: (-boost[j], combined[j], l1_of.get(int(ids[j]), 1e9), int(ids[j])))[:k]
+    rows = {r["id"]: r for r in lib.store.images(ids=[int(ids[j]) for j in ranked])}
+    return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(boost[j]))
+            for j in ranked if int(ids[j]) in rows]
+
+
+def suggest(lib: Any, image: Any, k: int = 8) -> list[tuple[str, int]]:
+    """Nearest tag texts of the model's vocabulary to a photo's code; one text per concept."""
+    head = load_model(lib.config)
+    act, image_id = _photo_activations(lib, head, image)
+    texts, concepts = head.vocab()
+    vact = head.vocab_activations()
+    code, vcodes = act > head.threshold, vact > head.threshold
+    ham = (vcodes != code[None]).sum(1)
+    l1 = np.abs(vact - act[None]).sum(1)
+    have = {normalise_tag(t["tag"]) for t in lib.store.tags_of(image_id)} if image_id is not None else set()
+    out: list[tuple[str, int]] = []
+    seen: set[tuple[str, ...]] = set()
+    for j in np.lexsort((l1, ham)):
+        key = tuple(concepts[j])
+        if key in seen or texts[j] in have:
+            continue
+        seen.add(key)
+        out.append((texts[j], int(ham[j])))
+        if len(out) >= k:
+            break
+    return out
+
+
+def auto_tag(lib: Any) -> int:
+    """Automatic tags for photos that have none yet, from their stored ImageNet probabilities."""
+    tagger = AutoTagger.load(lib.config.resources / "tags" / "imagenet_vocab.json")
+    rows = lib.store.conn.execute(
+        "SELECT f.image_id, f.probs FROM features f JOIN images i ON i.id = f.image_id "
+        "WHERE i.status = 'ok' AND f.probs IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM tags t WHERE t.image_id = f.image_id AND t.source = 'auto')").fetchall()
+    new = [(i, tag, "auto", conf) for i, blob in rows
+           for tag, conf in tagger.tags(np.frombuffer(blob, np.float16).astype(np.float32))]
+    with lib.store.transaction() as c:
+        c.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?)", new)
+    return len(new)
+
+
+def import_keywords(lib: Any, progress: Any = None) -> int:
+    """Keywords found in the files become tags with source "file" (the files are not changed)."""
+    rows = lib.store.images()
+    new = []
+    for n, r in enumerate(rows):
+        try:
+            new += [(r["id"], t, "file", None) for t in file_keywords(r["path"])]
+        except OSError:
+            pass  # unreadable now: its keywords come with the next import
+        if progress is not None:
+            progress(n + 1, len(rows), r["path"])
+    with lib.store.transaction() as c:
+        c.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?)", new)
+    return len(new)
+
+
+def vocabulary(lib: Any) -> list[str]:
+    own = [t for t, _ in lib.store.all_tags()]
+    texts, _ = load_model(lib.config).vocab()
+    return list(dict.fromkeys(own + texts))
+
+
+def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 3,
+          steps: int = 600) -> dict[str, Any]:
+    """Retrain the tag model from the library's own tags (user and file keywords), starting from
+    the shipped model; writes it to the data folder, where it replaces the shipped one."""
+    import time
+
+    from hashcore.methods import load_head
+    from hashcore.multimodal import (
+        TrainParams,
+        classifier_weights,
+        learn_from_tags,
+        probs_from_features,
+    )
+    from hashcore.textenc import shared
+
+    ids, feats = lib.store.features()
+    pos = {int(i): n for n, i in enumerate(ids)}
+    photo_tags: list[list[str]] = [[] for _ in ids]
+    for image_id, tag in lib.store.conn.execute("SELECT image_id, tag FROM tags WHERE source != 'auto'"):
+        if image_id in pos and normalise_tag(tag):
+            photo_tags[pos[image_id]].append(normalise_tag(tag))
+    counts: dict[str, int] = {}
+    for tags in photo_tags:
+        for t in set(tags):
+            counts[t] = counts.get(t, 0) + 1
+    usable = sorted(t for t, n in counts.items() if n >= min_photos)
+    if not usable:
+        raise HashLensError(f"no tag is on {min_photos} or more photos yet; tag a few photos first")
+    t0 = time.monotonic()
+    probs = probs_from_features(feats, classifier_weights())
+    tag_emb = dict(zip(usable, shared().encode(usable), strict=True))
+    base_info = multimodal_info(lib.config.models_dir)
+    base = load_head(base_info.path, base_info.sha256)
+    params = TrainParams(bits=base.bits, steps=steps)
+    head = learn_from_tags(base, feats, probs, photo_tags, tag_emb, params, progress, cancel)
+    out_dir = Path(lib.config.home) / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{USER_MODEL}.npz"
+    sha = head.save(path)
+    record_multimodal(HeadInfo(USER_MODEL, path, head.method, head.bits, sha), out_dir)
+    tag_codes(lib)  # recode every photo from its stored features now, not at the first search
+    return {"tags": usable, "photos": int(sum(bool(t) for t in photo_tags)), "model": str(path),
+            "seconds": round(time.monotonic() - t0, 1), "steps": steps}

@@ -1,0 +1,123 @@
+"""Build imagenet_vocab.json: the 1000 ImageNet-1k classes with their WordNet lemmas (synonyms),
+plus a small hand-made list of everyday group words ("dog", "bird", "car", ...) naming sets of
+classes, because a person types "dog", not "golden retriever".
+
+Source of the lemmas: timm's `timm/data/_info/imagenet_synset_to_lemma.txt` and
+`imagenet_synsets.txt` (timm 1.0.31 wheel, Apache-2.0; the lemmas come from WordNet 3.0, whose
+licence allows redistribution). Run once by hand:
+
+    python resources/tags/build_vocab.py LEMMA_FILE SYNSETS_FILE
+
+The class order is the sorted synset order, the same as the backbone's 1000 outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+# group word -> class index ranges (inclusive) in the standard ImageNet-1k order
+RANGES: dict[str, list[tuple[int, int]]] = {
+    "animal": [(0, 397)],
+    "fish": [(0, 6), (389, 397)],
+    "bird": [(7, 24), (80, 100), (127, 146)],
+    "frog": [(30, 32)],
+    "turtle": [(33, 37)],
+    "lizard": [(38, 48)],
+    "reptile": [(33, 68)],
+    "snake": [(52, 68)],
+    "spider": [(72, 77)],
+    "crab": [(118, 121), (125, 125)],
+    "whale": [(147, 148)],
+    "dog": [(151, 268)],
+    "wolf": [(269, 272)],
+    "fox": [(277, 280)],
+    "cat": [(281, 285)],
+    "big cat": [(286, 293)],
+    "bear": [(294, 297)],
+    "insect": [(300, 326)],
+    "butterfly": [(321, 326)],
+    "rabbit": [(330, 332)],
+    "rodent": [(333, 338)],
+    "cattle": [(345, 347)],
+    "monkey": [(365, 382)],
+    "elephant": [(101, 101), (385, 386)],
+    "fruit": [(948, 957)],
+    "vegetable": [(936, 945)],
+    "food": [(924, 965)],
+    "mushroom": [(947, 947), (991, 997)],
+    "landscape": [(970, 980)],
+    "mountain": [(970, 970), (972, 972), (979, 980)],
+    "beach": [(977, 978)],
+    "sea": [(973, 973), (976, 978)],
+    "flower": [(985, 986)],
+    "person": [(981, 983)],
+}
+# group word -> first lemma of each member class (checked: every name must exist)
+NAMES: dict[str, list[str]] = {
+    "car": ["sports car", "convertible", "cab", "jeep", "limousine", "minivan", "Model T", "racer",
+            "beach wagon", "ambulance", "police van", "go-kart"],
+    "truck": ["fire engine", "garbage truck", "pickup", "tow truck", "trailer truck", "moving van",
+              "tractor"],
+    "bus": ["school bus", "trolleybus", "minibus"],
+    "bicycle": ["mountain bike", "bicycle-built-for-two", "tricycle", "unicycle"],
+    "motorcycle": ["moped", "motor scooter"],
+    "boat": ["canoe", "speedboat", "lifeboat", "fireboat", "gondola", "yawl", "catamaran", "trimaran",
+             "schooner", "container ship", "liner", "aircraft carrier", "pirate", "wreck", "submarine",
+             "paddlewheel"],
+    "airplane": ["airliner", "warplane", "airship", "wing"],
+    "train": ["bullet train", "electric locomotive", "steam locomotive", "freight car", "passenger car",
+              "streetcar"],
+    "shoe": ["running shoe", "sandal", "Loafer", "clog", "cowboy boot"],
+    "clothing": ["jersey", "sweatshirt", "cardigan", "trench coat", "fur coat", "lab coat", "jean",
+                 "miniskirt", "gown", "overskirt", "hoopskirt", "kimono", "abaya", "suit", "poncho",
+                 "swimming trunks", "bikini", "pajama", "sarong", "cloak", "academic gown",
+                 "military uniform", "apron", "stole", "sock"],
+    "bag": ["purse", "backpack", "mailbag", "plastic bag", "wallet"],
+    "hat": ["cowboy hat", "sombrero", "bonnet", "shower cap", "mortarboard"],
+    "building": ["church", "mosque", "palace", "castle", "monastery", "library", "cinema", "barn",
+                 "boathouse", "greenhouse", "bakery", "planetarium", "prison", "restaurant",
+                 "grocery store", "tobacco shop", "toyshop", "shoe shop", "bookshop", "butcher shop",
+                 "barbershop", "dome", "stupa", "triumphal arch", "obelisk"],
+    "furniture": ["folding chair", "rocking chair", "barber chair", "throne", "studio couch",
+                  "dining table", "desk", "bookcase", "wardrobe", "chiffonier", "china cabinet",
+                  "four-poster", "cradle", "crib", "park bench", "entertainment center"],
+    "computer": ["laptop", "notebook", "desktop computer", "monitor", "computer keyboard", "mouse",
+                 "hand-held computer"],
+    "phone": ["cellular telephone", "dial telephone", "pay-phone"],
+    "ball": ["basketball", "soccer ball", "tennis ball", "golf ball", "ping-pong ball", "volleyball",
+             "rugby ball", "croquet ball", "baseball"],
+    "rocket": ["missile", "projectile", "space shuttle"],
+    "musical instrument": ["acoustic guitar", "electric guitar", "banjo", "violin", "cello", "grand piano",
+                           "upright", "drum", "flute", "sax", "trombone", "cornet", "French horn",
+                           "harmonica", "accordion", "harp", "oboe", "bassoon", "marimba", "gong"],
+    "drink": ["red wine", "espresso", "eggnog", "beer bottle", "wine bottle", "pop bottle", "cup",
+              "coffee mug"],
+}
+
+
+def main(lemma_file: str, synsets_file: str) -> None:
+    lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(lemma_file, encoding="utf-8"))
+    wnids = [w.strip() for w in open(synsets_file, encoding="utf-8") if w.strip()]
+    assert len(wnids) == 1000
+    classes = [{"wnid": w, "lemmas": [s.strip() for s in lemmas[w].split(",") if s.strip()]} for w in wnids]
+    first: dict[str, int] = {}
+    for i, c in enumerate(classes):
+        first.setdefault(c["lemmas"][0], i)
+    groups: dict[str, list[int]] = {}
+    for word, ranges in RANGES.items():
+        groups[word] = sorted({i for a, b in ranges for i in range(a, b + 1)})
+    for word, names in NAMES.items():
+        missing = [n for n in names if n not in first]
+        if missing:
+            raise SystemExit(f"{word}: unknown class names {missing}")
+        groups[word] = sorted(first[n] for n in names)
+    out = Path(__file__).with_name("imagenet_vocab.json")
+    out.write_text(json.dumps({"source": "WordNet 3.0 lemmas of the ImageNet-1k synsets (via timm 1.0.31) "
+                               "and hand-made group words; see build_vocab.py",
+                               "classes": classes, "groups": groups}, indent=0, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
