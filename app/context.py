@@ -33,7 +33,10 @@ class AppContext:
         return PhotoModel(self.thumbs, self.edge)
 
     def tags_of(self, image_id: int) -> list[str]:
-        return [t["tag"] for t in self.lib.store.tags_of(image_id)]
+        """Tags for display: a person's own first; machine ones are labelled as such."""
+        label = {"user": "", "file": " (from file)", "auto": " (auto)"}
+        rows = sorted(self.lib.store.tags_of(image_id), key=lambda t: (t["source"] != "user", t["tag"]))
+        return [t["tag"] + label.get(t["source"], f" ({t['source']})") for t in rows]
 
     def image(self, image_id: int) -> dict[str, Any]:
         return self.lib.store.image(image_id)

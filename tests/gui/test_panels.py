@@ -186,8 +186,8 @@ def test_tags_add_filter_remove(qtbot, indexed) -> None:  # noqa: ANN001
     with qtbot.waitSignal(win.snapshotLoaded, timeout=10_000):
         tp.remove_btn.click()
     qtbot.waitUntil(lambda: tp.model.rowCount() == len(cats) - 1, timeout=10_000)
-    # issue 5's cross-modal search has its place, disabled until the engine provides it
-    assert tp.semantic_edit.objectName() == "tagSearchBox" and not tp.semantic_edit.isEnabled()
+    # issue 5's cross-modal search box is there and switched on
+    assert tp.semantic_edit.objectName() == "tagSearchBox" and tp.semantic_edit.isEnabled()
 
 
 def test_search_by_dropped_file_and_pasted_image(qtbot, indexed, tmp_path) -> None:  # noqa: ANN001
