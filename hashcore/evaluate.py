@@ -438,10 +438,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep rows of other code lengths from an existing results.json (run the lengths in turns)")
     ap.add_argument("--validation", action="store_true",
                     help="tune on the training images only (queries and database from the 60,000 training images)")
+    ap.add_argument("--near-duplicates", type=Path, metavar="FEATURES_NPZ",
+                    help="instead: near-duplicate benchmark on real-photo features from `hashcore train --save-features`; "
+                         "prints a Markdown table for the first --bits value")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.near_duplicates:
+        rows = near_duplicate_benchmark(args.near_duplicates, args.methods, args.bits[0])
+        sys.stdout.write(near_duplicate_table(rows) + "\n")
+        return 0
     result, curves = run_benchmark(args.bits, args.methods, args.size, args.validation, sys.stdout.write)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "validation" if args.validation else "results"
@@ -459,11 +466,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 # --- near-duplicates of real photos ------------------------------------------------------------
+
+
+def near_duplicate_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| method | bits | mAP | copies found r=0 | r<=1 | r<=2 | false hits per query r<=2 | train s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['bits']} | {r['map']:.3f} | {r['recall_r0']:.3f} | {r['recall_r1']:.3f} | "
+                     f"{r['recall_r2']:.3f} | {r['false_r2']:.2f} | {r['train_s']:.1f} |")
+    return "\n".join(lines)
 
 
 def near_duplicate_benchmark(path: Path, methods: list[str], bits: int, group: int = 31, variants: int = 6,
@@ -504,3 +517,7 @@ def near_duplicate_benchmark(path: Path, methods: list[str], bits: int, group: i
             row[f"false_r{r}"] = float(((dist <= r) & ~rel & ~self_hit).sum() / len(q_idx))
         rows.append(row)
     return rows
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
