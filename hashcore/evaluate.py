@@ -16,8 +16,10 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -248,7 +250,7 @@ def float_reference(p: Protocol, rel: np.ndarray) -> dict[str, Any]:
 
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207), (0, 0, 0), (90, 90, 200),
-           (200, 90, 90), (90, 160, 90))
+           (200, 90, 90), (90, 160, 90), (230, 180, 0), (0, 110, 110))
 
 
 def plot_lines(path: Path, title: str, series: dict[str, tuple[list[float], list[float]]],
@@ -421,6 +423,19 @@ def merge_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
             "seconds": old.get("seconds", 0) + new["seconds"], "command": " ; ".join(dict.fromkeys(commands))}
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock file, so runs of different code lengths can merge into one results file."""
+    import fcntl
+
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def torch_threads() -> int:
     import torch
 
@@ -449,20 +464,22 @@ def main(argv: list[str] | None = None) -> int:
         rows = near_duplicate_benchmark(args.near_duplicates, args.methods, args.bits[0])
         sys.stdout.write(near_duplicate_table(rows) + "\n")
         return 0
-    result, curves = run_benchmark(args.bits, args.methods, args.size, args.validation, sys.stdout.write)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "validation" if args.validation else "results"
     command = "python -m hashcore.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
-    result["command"] = command
-    if args.merge:
-        result = merge_results(args.out / f"{stem}.json", result)
-    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
-    plots = [] if args.validation else write_plots(args.out, curves, args.bits)
-    plots = sorted({*plots, *(p.name for p in args.out.glob("pr_*.png"))}) if not args.validation else plots
-    command = result["command"]
-    md = args.out / f"{stem}.md"
-    md.write_text(render_markdown(result, command, plots, existing_notes(md)))
-    sys.stdout.write(f"wrote {md} and {args.out / (stem + '.json')}\n")
+    for i, bits in enumerate(args.bits):  # results are written after each code length
+        result, curves = run_benchmark([bits], args.methods, args.size, args.validation, sys.stdout.write)
+        result["command"] = command
+        with locked(Path(tempfile.gettempdir()) / f"hashlens-eval-{stem}.lock"):
+            if args.merge or i > 0:
+                result = merge_results(args.out / f"{stem}.json", result)
+            (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+            plots = [] if args.validation else write_plots(args.out, curves, [bits])
+            if not args.validation:
+                plots = sorted({*plots, *(p.name for p in args.out.glob("pr_*.png"))})
+            md = args.out / f"{stem}.md"
+            md.write_text(render_markdown(result, result["command"], plots, existing_notes(md)))
+        sys.stdout.write(f"wrote {md} and {args.out / (stem + '.json')}\n")
     return 0
 
 
