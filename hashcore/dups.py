@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hashcore import bits as bitops
+from hashcore.mih import MultiIndexHash
 
 
 @dataclass
@@ -44,31 +45,16 @@ def substrings(codes: np.ndarray, bits: int, parts: int) -> list[np.ndarray]:
 
 
 def pairs_within(codes: np.ndarray, bits: int, r: int) -> np.ndarray:
-    """All pairs (i, j), i < j, with Hamming distance <= r, as an (M, 2) int64 array, sorted."""
-    n = len(codes)
-    if n < 2:
-        return np.zeros((0, 2), np.int64)
-    found: set[tuple[int, int]] = set()
-    for sub in substrings(codes, bits, min(r + 1, bits)):
-        order = np.argsort(sub, kind="stable")
-        s = sub[order]
-        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-        ends = np.r_[starts[1:], n]
-        for a, b in zip(starts, ends, strict=True):
-            if b - a < 2:
-                continue
-            members = np.sort(order[a:b])
-            d = _block_distances(codes[members])
-            ii, jj = np.nonzero(np.triu(d <= r, k=1))
-            found.update(zip(members[ii].tolist(), members[jj].tolist(), strict=True))
-    if not found:
-        return np.zeros((0, 2), np.int64)
-    return np.array(sorted(found), np.int64)
+    """All pairs (i, j), i < j, with Hamming distance <= r, as an (M, 2) int64 array, sorted.
 
-
-def _block_distances(c: np.ndarray) -> np.ndarray:
-    x = np.bitwise_xor(c[:, None, :], c[None, :, :])
-    return np.bitwise_count(x).sum(axis=2)
+    An exact multi-index self-join (hashcore.mih): every code probes the substring tables for
+    the keys that pigeonhole allows, and each candidate pair is verified with its full distance.
+    """
+    codes = np.ascontiguousarray(codes, np.uint64)
+    if len(codes) < 2:
+        return np.zeros((0, 2), np.int64)
+    i, j = MultiIndexHash(codes, bits=bits).self_join(r)
+    return np.stack([i, j], axis=1).astype(np.int64)
 
 
 def cosine_pairs(features: np.ndarray, pairs: np.ndarray) -> np.ndarray:
@@ -77,23 +63,35 @@ def cosine_pairs(features: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 
 
 def components(n: int, pairs: np.ndarray) -> list[list[int]]:
-    """Connected components (each sorted) of the graph on n nodes; singletons dropped."""
-    parent = list(range(n))
+    """Connected components (each sorted) of the graph on n nodes; singletons dropped.
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    Ordered by smallest member. Vectorised label propagation: every node takes the smallest
+    label across its edges, then labels jump to their label's label until nothing changes, so
+    each node ends labelled with its component's smallest member (millions of pairs in seconds).
+    """
+    labels = component_labels(n, pairs)
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    return [g.tolist() for g in np.split(order, cuts) if len(g) > 1]
 
-    for a, b in pairs.tolist():
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        groups[find(i)].append(i)
-    return [g for g in groups.values() if len(g) > 1]
+
+def component_labels(n: int, pairs: np.ndarray) -> np.ndarray:
+    """For each node, the smallest node of its connected component."""
+    labels = np.arange(n)
+    if len(pairs) == 0:
+        return labels
+    a, b = np.asarray(pairs[:, 0], np.intp), np.asarray(pairs[:, 1], np.intp)
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        if np.array_equal(labels[a], low) and np.array_equal(labels[b], low):
+            return labels
+        np.minimum.at(labels, a, low)
+        np.minimum.at(labels, b, low)
+        while True:
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
 
 
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | None, bits: int,
@@ -106,13 +104,13 @@ def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | None,
         pairs, sims = pairs[keep], sims[keep]
     else:
         sims = np.ones(len(pairs))
-    pair_sim = {(int(a), int(b)): float(s) for (a, b), s in zip(pairs, sims, strict=True)}
-    groups = []
-    for members in components(len(ids), pairs):
-        member_set = set(members)
-        scores = [s for (a, b), s in pair_sim.items() if a in member_set]
-        groups.append(Group("near", float(np.mean(scores)), [int(ids[m]) for m in members]))
-    return groups
+    labels = component_labels(len(ids), pairs)
+    # a group's score: the mean similarity of its verified pairs (both ends share a label)
+    pair_label = labels[pairs[:, 0]] if len(pairs) else np.zeros(0, np.intp)
+    total = np.bincount(pair_label, weights=sims, minlength=len(ids))
+    count = np.bincount(pair_label, minlength=len(ids))
+    return [Group("near", float(total[m[0]] / count[m[0]]), [int(ids[x]) for x in m])
+            for m in components(len(ids), pairs)]
 
 
 def exact_groups(rows: list[dict]) -> list[Group]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from hashcore import bits as bitops
 
-BLOCK_ROWS = 1 << 15  # 256 KiB of 64-bit codes: the block and its buffers stay in L2
+BLOCK_ROWS = 1 << 18  # rows per block: measured best on this 2-core EPYC (fewer NumPy calls per query)
 
 
 class SearchBackend(Protocol):
@@ -105,19 +105,20 @@ class NumpyScan:
         return [f.result() for f in futures]
 
     def _topk_range(self, q: np.ndarray, k: int, start: int, stop: int) -> _Pair:
+        """The k best rows of [start, stop): the first block sets a distance bound (its k-th
+        best, which the range's k-th best cannot exceed), later blocks keep only rows within it."""
         scratch = _Scratch(q)
-        rows, dist = _EMPTY
-        cut = self.max_dist + 1  # rows must be closer than this to matter
+        rows: list[np.ndarray] = []
+        dist: list[np.ndarray] = []
+        bound = self.max_dist
         for a in range(start, stop, BLOCK_ROWS):
             d = scratch.block(self.codes[a:min(a + BLOCK_ROWS, stop)])
-            hit = np.flatnonzero(np.less(d, cut, out=scratch.mask[:len(d)]))
-            if len(hit):
-                rows = np.concatenate([rows, hit + a])
-                dist = np.concatenate([dist, d[hit]])
-                if len(rows) >= k and (cut > self.max_dist or len(rows) >= 8 * k):
-                    rows, dist = _keep_best(rows, dist, k, self.max_dist)
-                    cut = int(dist.max())  # a later row at this distance loses the tie to ours
-        return rows, dist
+            if a == start and len(d) >= k:
+                bound = int(np.searchsorted(np.cumsum(np.bincount(d)), k))
+            hit = np.flatnonzero(np.less_equal(d, bound, out=scratch.mask[:len(d)]))
+            rows.append(hit + a)
+            dist.append(d[hit])
+        return _keep_best(np.concatenate(rows), np.concatenate(dist).astype(np.int32), k, self.max_dist)
 
     def _radius_range(self, q: np.ndarray, r: int, start: int, stop: int) -> _Pair:
         scratch = _Scratch(q)
