@@ -9,6 +9,7 @@ short code lets through. Groups are the connected components, ordered determinis
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,16 +95,30 @@ def component_labels(n: int, pairs: np.ndarray) -> np.ndarray:
             labels = jumped
 
 
-def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | None, bits: int,
-                radius: int, min_cosine: float) -> list[Group]:
-    """Groups of photos whose codes are within `radius` and whose features agree."""
+def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
+                bits: int, radius: int, min_cosine: float) -> list[Group]:
+    """Groups of photos whose codes are within `radius` and whose features agree.
+
+    `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
+    their features (NaN rows for photos without any), so a caller can load features for the
+    photos in candidate pairs only; None trusts the codes alone. A pair with a missing feature
+    is kept on its code distance, scored 1 - d / bits.
+    """
     pairs = pairs_within(codes, bits, radius)
-    if features is not None and len(pairs):
-        sims = cosine_pairs(features, pairs)
-        keep = sims >= min_cosine
-        pairs, sims = pairs[keep], sims[keep]
+    if len(pairs):
+        dist = np.bitwise_count(np.bitwise_xor(codes[pairs[:, 0]], codes[pairs[:, 1]])).sum(axis=1)
+        sims = 1.0 - dist / bits
     else:
-        sims = np.ones(len(pairs))
+        sims = np.zeros(0)
+    if features is not None and len(pairs):
+        rows = np.unique(pairs)
+        f = features[rows] if isinstance(features, np.ndarray) else features(rows)
+        at = np.searchsorted(rows, pairs)
+        cos = cosine_pairs(f, at)
+        known = ~np.isnan(cos)
+        keep = ~known | (np.where(known, cos, 0.0) >= min_cosine)
+        sims = np.where(known, cos, sims)
+        pairs, sims = pairs[keep], sims[keep]
     labels = component_labels(len(ids), pairs)
     # a group's score: the mean similarity of its verified pairs (both ends share a label)
     pair_label = labels[pairs[:, 0]] if len(pairs) else np.zeros(0, np.intp)

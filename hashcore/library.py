@@ -163,13 +163,17 @@ class Library:
         radius = DEFAULT_DUP_RADIUS.get(self.encoder.bits, 6) if radius is None else radius
         rows = {r["id"]: r for r in self.store.images()}
         ids, codes = self.store.codes(self.model_id)
-        fids, feats = self.store.features(ids)
-        if not np.array_equal(fids, ids):  # a photo coded but without features: use codes alone
-            keep = np.isin(ids, fids)
-            ids, codes = ids[keep], codes[keep]
+
+        def features_of(rows: np.ndarray) -> np.ndarray:
+            """Features of the photos in candidate pairs only (bounded memory at 1M photos)."""
+            fids, feats = self.store.features(ids[rows])
+            out = np.full((len(rows), feats.shape[1] if len(feats) else 1), np.nan, np.float32)
+            out[np.searchsorted(ids[rows], fids)] = feats
+            return out
+
         groups = dupmod.exact_groups(list(rows.values()))
         exact_sets = [set(g.image_ids) for g in groups]
-        for g in dupmod.near_groups(ids, codes, feats, self.encoder.bits, radius, min_cosine):
+        for g in dupmod.near_groups(ids, codes, features_of, self.encoder.bits, radius, min_cosine):
             members = set(g.image_ids)
             if any(members <= s for s in exact_sets):
                 continue  # only byte-identical copies: already an exact group
