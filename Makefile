@@ -39,3 +39,7 @@ screenshots: $(STAMP)
 FUZZ_EXAMPLES ?= 20000
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -m fuzz tests/fuzz -p no:cacheprovider
+
+# benchmarks against faiss / imagehash, measured in the same run; writes bench/RESULTS.{md,json}
+bench: $(STAMP)
+	$(PY) -m bench.run_all $(BENCH_ARGS)
