@@ -214,7 +214,8 @@ def run_method(method: str, bits: int, p: Protocol, rel: np.ndarray) -> list[tup
     if method == "dqn":
         for name, dist in (("dqn-aqd", head.adc_distances(p.x_query, db)), ("dqn-sqd", head.sqd_distances(q, db))):
             m_ap, ranking = ranking_metrics(dist, rel)
-            rows.append(({**base, "method": name, "map": m_ap, "unique_codes": row["unique_codes"]}, {"ranking": ranking}))
+            rows.append(({**base, "method": name, "map": m_ap, "unique_codes": row["unique_codes"],
+                          "precision_r2": None, "mean_neighbours_r0": None}, {"ranking": ranking}))
     return rows
 
 
@@ -322,7 +323,7 @@ def table(rows: list[dict[str, Any]], key: str, bits_list: list[int], fmt: str) 
 def neighbour_table(rows: list[dict[str, Any]], bits: int) -> str:
     lines = ["| method | unique codes | r = 0 | r = 1 | r = 2 | precision r<=2 |", "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        if r["bits"] == bits and "mean_neighbours_r0" in r:
+        if r["bits"] == bits and r.get("mean_neighbours_r0") is not None:
             lines.append(f"| {r['method']} | {r['unique_codes']} | {r['mean_neighbours_r0']:.1f} | "
                          f"{r['mean_neighbours_r1']:.1f} | {r['mean_neighbours_r2']:.1f} | {r['precision_r2']:.3f} |")
     return "\n".join(lines)
@@ -331,7 +332,7 @@ def neighbour_table(rows: list[dict[str, Any]], bits: int) -> str:
 def radius_table(rows: list[dict[str, Any]], bits: int) -> str:
     lines = ["| method | P r=0 | R r=0 | P r<=1 | R r<=1 | P r<=2 | R r<=2 |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        if r["bits"] == bits and "precision_r0" in r:
+        if r["bits"] == bits and r.get("precision_r0") is not None:
             lines.append(f"| {r['method']} | " + " | ".join(f"{r[f'{k}_r{i}']:.3f}" for i in RADII for k in ("precision", "recall")) + " |")
     return "\n".join(lines)
 
