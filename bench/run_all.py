@@ -1,6 +1,6 @@
 """Run every benchmark and write bench/RESULTS.md and bench/RESULTS.json (`make bench`).
 
-Usage: python -m bench.run_all [--full] [--only scan,mih,dups,store]
+Usage: python -m bench.run_all [--full] [--only scan,mih,dups,store,index,startup]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bench.common import machine
 
 HERE = Path(__file__).parent
 SCRIPTS = {"scan": "bench.bench_scan", "mih": "bench.bench_mih", "dups": "bench.bench_dups",
-           "store": "bench.bench_store"}
+           "store": "bench.bench_store", "index": "bench.bench_index", "startup": "bench.bench_startup"}
 
 
 def main() -> None:
