@@ -26,8 +26,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check hashcore app tests bench
 	$(VENV)/bin/lint-imports
 
+# Fashion-MNIST evaluation (issues 4 and 5): features once (cached in .cache/), then every method
 eval: $(STAMP)
-	$(PY) -m hashcore.evaluate --out docs
+	test -f .cache/fmnist_features_112.npz || $(PY) bench/eval_features.py --size 112 --threads 2
+	$(PY) -m hashcore.evaluate --size 112 --bits 16 32 48 64 --out docs
+	$(PY) bench/eval_tags.py eval
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -27,9 +27,9 @@ def resolve_config(bits: int | None = None, home: str | None = None) -> Any:
 
 
 def make_encoder(config: Any) -> Any:
-    from hashcore.models import Encoder, head_info
+    from hashcore.models import Encoder, library_head_info
 
-    return Encoder(head_info(config.bits, models_dir=config.models_dir))
+    return Encoder(library_head_info(config))
 
 
 def build_window(config: Any = None) -> Any:

@@ -204,8 +204,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hashcore.backbone import Backbone
-    from hashcore.train import augmented_features, fit_and_save, make_head, photo_files
+    from hashcore.train import (
+        adapt_to_library,
+        augmented_features,
+        fit_and_save,
+        make_head,
+        photo_files,
+    )
 
+    if args.library or args.shipped:
+        return _train_library(args, adapt_to_library)
     out_dir = Path(args.out)
     head = make_head(args.method, args.bits, seed=args.seed)
     if args.features:
@@ -217,15 +225,37 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.save_features:
             np.savez_compressed(args.save_features, x=x.astype(np.float16))
     else:
-        with _library(args) as lib:
-            _, x = lib.store.features()
-            y = None
-        if len(x) < args.bits:
-            raise HashLensError(f"the library has {len(x)} photos; index at least {args.bits} first")
+        raise HashLensError("say what to train on: --photos DIR, --features FILE, or --library")
     info = fit_and_save(head, x, y, out_dir, args.name or f"{args.method}-{args.bits}", args.default)
     _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": len(x)},
          f"trained {info.name} on {len(x)} feature vectors -> {info.path} (sha256 {info.sha256[:12]})")
     return 0
+
+
+def _train_library(args: argparse.Namespace, adapt: Any) -> int:
+    from hashcore.models import forget_library_head
+
+    cfg = Config(home=data_home(), bits=args.bits)
+    if args.shipped:
+        had = forget_library_head(cfg)
+        with _library(args) as lib:
+            lib.indexer.refresh_codes()
+        _out(args, {"model": lib.encoder.name, "changed": had},
+             f"using the shipped model {lib.encoder.name}" + ("" if had else " (it already was)"))
+        return 0
+    with _library(args) as lib:
+        info, n = adapt(lib, args.method, args.seed, progress=Bar("learning", sys.stderr.isatty() and not args.json))
+    with _library(args) as lib:  # reopened: the adapted head is now the library's default
+        recoded = lib.indexer.refresh_codes()
+    _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": n, "recoded": recoded},
+         f"adapted {info.name} to this library's {n} photos; recomputed {recoded} codes from stored features")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from hashcore.evaluate import main as evaluate
+
+    return evaluate(args.eval_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--name", help="model name (default METHOD-BITS)")
     sp.add_argument("--out", default=str(Config().models_dir), help="model folder to write into")
     sp.add_argument("--default", action="store_true", help="make it the default for its code length")
+    sp.add_argument("--library", action="store_true",
+                    help="adapt to this library: fit on its stored features (no labels, no decoding), "
+                         "keep the head in HASHLENS_HOME/models, recompute every code")
+    sp.add_argument("--shipped", action="store_true", help="go back to the shipped head for this code length")
+    sp = cmd("eval", cmd_eval, "the Fashion-MNIST evaluation of every hashing method (docs/results.md)")
+    sp.add_argument("eval_args", nargs=argparse.REMAINDER, help="arguments for python -m hashcore.evaluate")
     return p
 
 

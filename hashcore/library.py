@@ -22,7 +22,7 @@ from hashcore.decode import decode_file
 from hashcore.errors import NotFoundError
 from hashcore.indexer import Indexer, IndexReport, Progress
 from hashcore.keep import choose_removals
-from hashcore.models import Encoder, head_info
+from hashcore.models import Encoder, library_head_info
 from hashcore.search import CodeIndex
 from hashcore.store import Store
 
@@ -53,7 +53,7 @@ class Library:
                  encoder: Encoder | None = None) -> None:
         self.config = config or Config()
         self.store = Store(db_path or self.config.db_path)
-        self.encoder = encoder or Encoder(head_info(self.config.bits, models_dir=self.config.models_dir))
+        self.encoder = encoder or Encoder(library_head_info(self.config))
         self.indexer = Indexer(self.store, self.encoder)
         self.model_id = self.indexer.model_id
         self._index: CodeIndex | None = None

@@ -48,6 +48,28 @@ def head_info(bits: int, name: str | None = None, models_dir: Path = RESOURCES /
     return HeadInfo(name, models_dir / entry["file"], entry["method"], int(entry["bits"]), entry["sha256"])
 
 
+def library_head_info(config: Any) -> HeadInfo:
+    """The head a library uses: one adapted to it (`hashcore train --library`, kept in
+    HASHLENS_HOME/models) when there is one for this code length, else the shipped default."""
+    user_dir = Path(config.home) / "models"
+    if (user_dir / "manifest.json").is_file():
+        m = manifest(user_dir)
+        if str(config.bits) in m.get("default", {}):
+            return head_info(config.bits, models_dir=user_dir)
+    return head_info(config.bits, models_dir=config.models_dir)
+
+
+def forget_library_head(config: Any) -> bool:
+    """Go back to the shipped head for this code length. True if an adapted one was in use."""
+    path = Path(config.home) / "models" / "manifest.json"
+    if not path.is_file():
+        return False
+    m = json.loads(path.read_text())
+    had = m.get("default", {}).pop(str(config.bits), None) is not None
+    path.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+    return had
+
+
 def record_head(info: HeadInfo, default: bool, models_dir: Path) -> None:
     """Add or replace a head in the manifest (used by `hashcore train --out`)."""
     path = models_dir / "manifest.json"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,3 +66,23 @@ def fit_and_save(head: HashHead, x: np.ndarray, y: np.ndarray | None, out_dir: P
     info = HeadInfo(name, path, head.method, head.bits, sha)
     record_head(info, default, out_dir)
     return info
+
+
+def adapt_to_library(lib: Any, method: str = "itq", seed: int = 0, views: int = 8, variants: int = 4,
+                     max_photos: int = 500, progress: Progress | None = None) -> tuple[HeadInfo, int]:
+    """Fit a head on the library's own photos, with no labels: the backbone features of up to
+    `max_photos` of them plus augmented views and near-duplicate variants of each (so copies of
+    a photo stay close), and make it this library's default. Codes are then recomputed from the
+    stored features by the caller, without decoding any photo again. Returns (info, samples)."""
+    rows = lib.store.images()
+    bits = lib.encoder.bits
+    if len(rows) < 16:
+        raise HashLensError(f"the library has {len(rows)} photos; index at least 16 before adapting")
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(rows, min(max_photos, len(rows))), key=lambda r: r["path"])
+    x = augmented_features([Path(r["path"]) for r in chosen], lib.encoder.backbone, views, variants, seed, progress)
+    if len(x) < bits:
+        raise HashLensError(f"only {len(x)} training vectors could be made; {bits} are needed")
+    head = make_head(method, bits, seed=seed)
+    name = f"{method}-{bits}-library"
+    return fit_and_save(head, x, None, Path(lib.config.home) / "models", name, True), len(x)

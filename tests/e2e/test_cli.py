@@ -206,3 +206,21 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert "no photo with id 12345" in proc.stderr
     proc = hashcore(tmp_path / "x.db", "search", str(tmp_path / "nope.jpg"), ok=False)
     assert proc.returncode == 1 and "vanished" in proc.stderr or "not found" in proc.stderr
+
+
+def test_adapting_to_the_library_keeps_every_planted_group(indexed):
+    lib, db, originals, groups, _ = indexed
+    adapted = as_json(hashcore(db, "train", "--library", "--json"))
+    assert adapted["name"] == "itq-64-library" and adapted["samples"] >= 64
+    assert adapted["recoded"] == sum(1 for _ in lib.rglob("*.jpg"))
+    stats = as_json(hashcore(db, "stats", "--json"))
+    assert stats["model"] == "itq-64-library"
+    found = as_json(hashcore(db, "dups", "--json"))
+    source_of = {str(p): name for name, paths in groups.items() for p in paths}
+    source_of.update({str(p): p.stem for p in originals if str(p) not in source_of})
+    for g in found:
+        assert len({source_of[p] for p in g["paths"]}) == 1, f"group mixes different photos: {g['paths']}"
+    for name, paths in groups.items():
+        assert any(set(map(str, paths)) <= set(g["paths"]) for g in found), f"{name} lost after adapting"
+    back = as_json(hashcore(db, "train", "--shipped", "--json"))
+    assert back == {"model": "itq-64", "changed": True}
