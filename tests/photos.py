@@ -68,3 +68,10 @@ def build_library(dest: Path, n_planted: int = 10) -> tuple[list[Path], dict[str
                       for kind, v in variants(img, n).items()]
             groups[name] = [orig, *copies]
     return originals, groups
+
+
+def small_library(dest: Path, count: int, max_side: int) -> Path:
+    """The first `count` distinct source photos, downsized, as dest/NN.jpg."""
+    for n, src in enumerate(source_photos()[:count]):
+        save_jpeg(load_small(src, max_side), dest / f"{n:02d}.jpg")
+    return dest

@@ -13,17 +13,14 @@ import pytest
 
 from hashcore.config import Config
 from hashcore.library import Library
-from tests.photos import load_small, save_jpeg, source_photos
+from tests.photos import small_library
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def photo_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("photos")
-    for n, src in enumerate(source_photos()[:24]):
-        save_jpeg(load_small(src, 512), d / f"{n:02d}.jpg")
-    return d
+    return small_library(tmp_path_factory.mktemp("photos"), 24, 512)
 
 
 def test_two_indexers_and_a_reader_at_once(photo_dir, tmp_path):

@@ -18,7 +18,7 @@ import pytest
 from hashcore.config import Config
 from hashcore.library import Library
 from hashcore.trash import find_in_trash
-from tests.photos import load_small, save_jpeg, source_photos
+from tests.photos import small_library
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = int(os.environ.get("HASHLENS_CRASH_TRIALS", "20"))
@@ -57,10 +57,7 @@ def codes_by_path(db: Path, home: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def photo_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("crash-photos")
-    for n, src in enumerate(source_photos()[:16]):
-        save_jpeg(load_small(src, 640), d / f"{n:02d}.jpg")
-    return d
+    return small_library(tmp_path_factory.mktemp("crash-photos"), 16, 640)
 
 
 def test_sigkill_during_index_never_corrupts_and_a_rerun_completes(photo_dir, tmp_path):
