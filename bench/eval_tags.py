@@ -68,7 +68,9 @@ def ship(args: argparse.Namespace) -> None:
         # only their features and the backbone's own probabilities are used
         with np.load(CACHE / "fmnist_features_112.npz") as z:
             extra = z["features"][:60000:3].astype(np.float32)
-        real = np.concatenate([real, extra])
+        # the 1,209 real-photo views repeated so that they are not drowned by the 20,000 (with
+        # the plain pool, "coffee" no longer finds the coffee photo in tests/core/test_tags.py)
+        real = np.concatenate([np.repeat(real, args.real_repeat, 0), extra])
     fc = mm.classifier_weights()
     params = mm.TrainParams(steps=args.steps, seed=args.seed)
     t0 = time.time()
@@ -225,7 +227,8 @@ def evaluate(args: argparse.Namespace) -> None:
     row("out-of-box", "(a) probs + MiniLM bridge", bridge_scores(probs, q_emb, vocab), allm)
     real = np.load(CACHE / "train-photos.npz")["x"].astype(np.float32)
     if args.unlabelled_fmnist:  # the same pool as the shipped model, for a fair baseline (b)
-        real = np.concatenate([real, np.load(CACHE / "fmnist_features_112.npz")["features"][:60000:3].astype(np.float32)])
+        real = np.concatenate([np.repeat(real, args.real_repeat, 0),
+                               np.load(CACHE / "fmnist_features_112.npz")["features"][:60000:3].astype(np.float32)])
     vemb = embed(vocab.texts)
     xr, ty, (amap, scale) = cca_pairs_shipped(real, fc, vocab, vemb)
     base_cca = CcaItq(xr, ty)
@@ -273,7 +276,10 @@ def main() -> None:  # noqa: D103
     ap.add_argument("--learn-steps", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--unlabelled-fmnist", action="store_true",
-                    help="with ship: add 20,000 unlabelled Fashion-MNIST train-split photos to the pool")
+                    help="add 20,000 unlabelled Fashion-MNIST train-split photos to the pool (ship: the "
+                         "model's; eval: baseline (b)'s, for a fair comparison)")
+    ap.add_argument("--real-repeat", type=int, default=1,
+                    help="with --unlabelled-fmnist: repeat the real-photo views this many times in the pool")
     ap.add_argument("--out", help="with eval: write the rows as JSON here")
     args = ap.parse_args()
     import torch
