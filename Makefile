@@ -30,7 +30,7 @@ lint: $(STAMP)
 eval: $(STAMP)
 	test -f .cache/fmnist_features_112.npz || $(PY) bench/eval_features.py --size 112 --threads 2
 	$(PY) -m hashcore.evaluate --size 112 --bits 16 32 48 64 --out docs
-	$(PY) bench/eval_tags.py eval
+	$(PY) bench/eval_tags.py eval --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -267,6 +267,16 @@ def evaluate(args: argparse.Namespace) -> None:
                      f"unique codes {len(np.unique(np.packbits(codes, axis=1), axis=0))}; total {time.time() - t_start:.0f}s\n")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
+    if args.results_json:
+        merge_into_results(Path(args.results_json), rows)
+
+
+def merge_into_results(path: Path, rows: list[dict]) -> None:
+    """Put the tag-to-image rows into the hashing results file (docs/results.json), replacing the
+    previous tag rows and leaving every hashing row alone."""
+    data = json.loads(path.read_text()) if path.is_file() else {"rows": []}
+    data["rows"] = [r for r in data.get("rows", []) if r.get("task") != "tag-to-image"] + rows
+    path.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main() -> None:  # noqa: D103
@@ -281,6 +291,8 @@ def main() -> None:  # noqa: D103
     ap.add_argument("--real-repeat", type=int, default=1,
                     help="with --unlabelled-fmnist: repeat the real-photo views this many times in the pool")
     ap.add_argument("--out", help="with eval: write the rows as JSON here")
+    ap.add_argument("--results-json", help="with eval: also merge the rows into this results file "
+                                           "(docs/results.json), as rows with \"task\": \"tag-to-image\"")
     args = ap.parse_args()
     import torch
 

@@ -346,7 +346,8 @@ def spread_lines(result: dict[str, Any]) -> list[str]:
 
 
 def render_markdown(result: dict[str, Any], command: str, plots: list[str], notes: str) -> str:
-    rows, bits_list = result["rows"], result["bits"]
+    # tag-to-image rows (issue 5) live in the same JSON but have their own page, docs/results_tags.md
+    rows, bits_list = [r for r in result["rows"] if r.get("task") != "tag-to-image"], result["bits"]
     proto = "\n".join(f"- {k}: {v}" for k, v in result["protocol"].items())
     parts = [
         "# Learning to hash on Fashion-MNIST: the papers' methods side by side", "",
@@ -416,11 +417,11 @@ def merge_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     if not path.is_file():
         return new
     old = json.loads(path.read_text())
-    kept = [r for r in old.get("rows", []) if r["bits"] not in new["bits"]]
+    kept = [r for r in old.get("rows", []) if r.get("task") == "tag-to-image" or r["bits"] not in new["bits"]]
     bits = sorted({*old.get("bits", []), *new["bits"]})
     commands = [c for c in old.get("command", "").split(" ; ") if c] + [new["command"]]
     spread = {**old.get("lsh_seed_spread", {}), **{str(k): v for k, v in new.get("lsh_seed_spread", {}).items()}}
-    return {**new, "bits": bits, "rows": sorted(kept + new["rows"], key=lambda r: r["bits"]), "lsh_seed_spread": spread,
+    return {**new, "bits": bits, "rows": sorted(kept + new["rows"], key=lambda r: (r.get("task", ""), r.get("bits") or 0)), "lsh_seed_spread": spread,
             "seconds": old.get("seconds", 0) + new["seconds"], "command": " ; ".join(dict.fromkeys(commands))}
 
 
