@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hashcore import bits as bitops
 from hashcore.mih import MultiIndexHash
 
 
@@ -34,15 +33,6 @@ class Group:
     def as_json(self) -> dict:
         return {"kind": self.kind, "score": round(self.score, 4), "ids": self.image_ids,
                 "paths": self.paths, "reclaimable": self.reclaimable}
-
-
-def substrings(codes: np.ndarray, bits: int, parts: int) -> list[np.ndarray]:
-    """Cut each code into `parts` nearly equal bit ranges, each returned as one uint64 per row."""
-    unpacked = bitops.unpack(codes, bits)
-    edges = np.linspace(0, bits, parts + 1).astype(int)
-    weights = [1 << np.arange(b - a, dtype=np.uint64) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return [(unpacked[:, a:b].astype(np.uint64) * w).sum(axis=1, dtype=np.uint64)
-            for (a, b), w in zip(zip(edges[:-1], edges[1:], strict=True), weights, strict=True)]
 
 
 def pairs_within(codes: np.ndarray, bits: int, r: int) -> np.ndarray:

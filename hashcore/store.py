@@ -91,7 +91,9 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            self._counts_generations = False  # the meta table arrives with schema v2
             self._migrate(backup_before_migrate)
+            self._counts_generations = True
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
 
@@ -114,7 +116,7 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-            if self.db["meta"].exists():
+            if self._counts_generations:
                 self.conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
         except BaseException:
             self.conn.execute("ROLLBACK")

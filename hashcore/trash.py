@@ -88,8 +88,8 @@ def send_to_trash(path: str) -> None:
     send2trash(path)
 
 
-def _guard(store: Store, row: dict) -> None:
-    roots = store.roots()
+def _guard(store: Store, row: dict, roots: list[dict] | None = None) -> None:
+    roots = store.roots() if roots is None else roots
     if not any(row["path"].startswith(os.path.join(r["path"], "")) for r in roots):
         raise HashLensError(f"refusing to move {row['path']}: it is outside every library folder")
     if is_protected(row["path"], [r["path"] for r in roots if r["protected"]]):
@@ -100,10 +100,11 @@ def move_to_trash(store: Store, image_ids: list[int]) -> TrashResult:
     """Trash these photos' files; the database marks them 'trashed'. One undo batch."""
     batch = int(time.time() * 1000)
     result = TrashResult(batch)
+    roots = store.roots()  # once per batch: it counts every root's photos
     for image_id in image_ids:
         row = store.image(image_id)
         try:
-            _guard(store, row)
+            _guard(store, row, roots)
             with store.transaction() as c:
                 c.execute("INSERT INTO trash_log(batch, image_id, path, size, at) VALUES (?, ?, ?, ?, ?)",
                           (batch, image_id, row["path"], row["size"], time.time()))
