@@ -22,7 +22,8 @@ from itertools import combinations
 
 import numpy as np
 
-from hashcore.search import NumpyScan, _pool
+from hashcore import kernels
+from hashcore.search import _pool, best_scan
 
 BATCH_PROBES = 1 << 18  # probe keys per chunk of a batch: temporaries stay near the caches
 MAX_SUBSTRING_BITS = 24  # 2^24 starts = 64 MiB per table: the most a desktop app should spend
@@ -74,7 +75,9 @@ class MultiIndexHash:
     steps: per query the Python overhead is a few dozen NumPy calls, whatever m and r are.
     """
 
-    def __init__(self, codes: np.ndarray, bits: int | None = None, parts: int | None = None) -> None:
+    def __init__(self, codes: np.ndarray, bits: int | None = None, parts: int | None = None,
+                 compiled: bool | None = None) -> None:
+        """compiled: use the C probe loop (None: wherever it is built; False: the NumPy path)."""
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         if self.codes.ndim != 2:
             raise ValueError("codes must be a 2-D (N, words) uint64 array")
@@ -99,8 +102,14 @@ class MultiIndexHash:
         # (start, end) of bucket i is row i of this overlapping view: one gather per probe set
         self._spans = np.lib.stride_tricks.as_strided(
             self.starts, (len(self.starts) - 1, 2), (self.starts.itemsize,) * 2, writeable=False)
-        self.scan = NumpyScan(self.codes)
+        self.scan = best_scan(self.codes)
         self._plans: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._radius_plans: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        use = kernels.available() if compiled is None else compiled
+        if use and not kernels.available():
+            raise RuntimeError("the compiled kernels are not built")
+        self._compiled = (kernels.MihTables(self.codes, self.edges, self.base, self.rows, self.starts)
+                          if use and index_type is np.int32 else None)
 
     # -- the SearchBackend interface ----------------------------------------------------------
     def radius(self, query: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,9 +118,10 @@ class MultiIndexHash:
             return _EMPTY
         if r >= self.bits:
             return self.scan.radius(q, r)
-        a, b = divmod(r, self.parts)
-        levels = tuple(range((a if t <= b else a - 1) + 1) for t in range(self.parts))
-        return self._verify(q, self._candidates(q, levels), r)
+        if self._compiled is not None:
+            _, rows, dist = self._compiled.radius(q[None, :], self._radius_plan(r), r)
+            return _order_hits(rows, dist)
+        return self._verify(q, self._candidates(q, self._levels(r)), r)
 
     def topk(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Grow the probe radius one level in every table until the k-th nearest is certain.
@@ -152,17 +162,48 @@ class MultiIndexHash:
         return i, j
 
     # -- internals ----------------------------------------------------------------------------
+    def _levels(self, r: int) -> tuple[tuple[int, ...], ...]:
+        """Probe levels per table for radius r: r = m*a + b, tables 0..b to a, the rest to a-1."""
+        a, b = divmod(min(r, self.bits), self.parts)
+        return tuple(tuple(range((a if t <= b else a - 1) + 1)) for t in range(self.parts))
+
+    def _radius_plan(self, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The compiled loop's plan for radius r: (top level per table, probe table, flip mask)."""
+        plan = self._radius_plans.get(r)
+        if plan is None:
+            levels = self._levels(r)
+            tidx, masks, _ = self._plan(levels)
+            top = np.array([min(max(ls, default=-1), w) for ls, w in zip(levels, self.widths, strict=True)],
+                           np.int32)
+            plan = self._radius_plans[r] = (top, tidx.astype(np.int32), masks.astype(np.uint32))
+        return plan
+
     def _batched(self, queries: np.ndarray, r: int, self_join: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(self.codes) == 0 or len(queries) == 0 or r < 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32)
-        a, b = divmod(min(r, self.bits), self.parts)
-        plan = self._plan(tuple(range((a if t <= b else a - 1) + 1) for t in range(self.parts)))
+        if self._compiled is not None:
+            return self._batched_compiled(queries, r, self_join)
+        plan = self._plan(self._levels(r))
         chunk = max(1, BATCH_PROBES // max(len(plan[0]), 1))
         edges = list(range(0, len(queries), chunk)) + [len(queries)]
         jobs = [(s, e) for s, e in zip(edges[:-1], edges[1:], strict=True)]
         pool = _pool(self.scan.threads)
         parts = list(pool.map(lambda se: self._chunk(queries, se[0], se[1], r, plan, self_join), jobs))
         return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
+
+    def _batched_compiled(self, queries: np.ndarray, r: int, self_join: bool) -> tuple[np.ndarray, ...]:
+        """The batch through the C loop, in one chunk per core; sorted like the NumPy path."""
+        plan = self._radius_plan(r)
+        compiled = self._compiled
+        assert compiled is not None
+        parts = min(self.scan.threads, max(1, len(queries) // 256))
+        edges = [len(queries) * i // parts for i in range(parts + 1)]
+        jobs = list(zip(edges[:-1], edges[1:], strict=True))
+        out = list(_pool(self.scan.threads).map(
+            lambda se: compiled.radius(queries[se[0]:se[1]], plan, r, self_join, se[0]), jobs))
+        qn, rows, dist = (np.concatenate([o[x] for o in out]) for x in range(3))
+        order = np.lexsort((rows, qn)) if self_join else np.lexsort((rows, dist, qn))
+        return qn[order], rows[order], dist[order].astype(np.int32)
 
     def _chunk(self, queries: np.ndarray, start: int, stop: int, r: int,
                plan: tuple[np.ndarray, np.ndarray, np.ndarray], self_join: bool) -> tuple[np.ndarray, ...]:
@@ -232,6 +273,11 @@ class MultiIndexHash:
         n = len(self.codes)
         key = np.unique(d[keep].astype(np.int64) * n + cand[keep])  # sorts by (distance, row), once each
         return key % n, (key // n).astype(np.int32)
+
+
+def _order_hits(rows: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((rows, dist))
+    return rows[order], dist[order].astype(np.int32)
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -5,16 +5,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hashcore import kernels
 from hashcore.mih import MultiIndexHash, extract, flip_masks, substring_edges
-from hashcore.search import NumpyScan, ReferenceSearch
+from hashcore.search import CompiledScan, NumpyScan, ReferenceSearch
 from tests.core.test_bits_search import clustered_codes
 
+COMPILED = [False, True] if kernels.available() else [False]
 BACKENDS = {  # every fast back-end, built from (codes, bits)
     "scan": lambda c, bits: NumpyScan(c),
-    "mih-default": lambda c, bits: MultiIndexHash(c, bits=bits),
-    "mih-few-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=-(-bits // 24)),
-    "mih-many-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=bits // 5),
+    "mih-default": lambda c, bits: MultiIndexHash(c, bits=bits, compiled=False),
+    "mih-few-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=-(-bits // 24), compiled=False),
+    "mih-many-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=bits // 5, compiled=False),
 }
+if kernels.available():
+    BACKENDS |= {
+        "compiled-scan": lambda c, bits: CompiledScan(c),
+        "compiled-scan-3-ranges": lambda c, bits: CompiledScan(c, threads=3, min_rows_per_thread=150),
+        "mih-compiled": lambda c, bits: MultiIndexHash(c, bits=bits, compiled=True),
+        "mih-compiled-few-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=-(-bits // 24), compiled=True),
+        "mih-compiled-many-parts": lambda c, bits: MultiIndexHash(c, bits=bits, parts=bits // 5, compiled=True),
+    }
 
 
 def as_lists(result):
@@ -67,12 +77,13 @@ def test_substrings_cover_the_code_and_masks_have_the_right_weight():
     assert len(masks) == 120 and set(np.bitwise_count(masks).tolist()) == {3}
 
 
+@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("bits,r", [(64, 3), (128, 6), (32, 2)])
-def test_batched_radius_matches_one_query_at_a_time(bits, r):
+def test_batched_radius_matches_one_query_at_a_time(bits, r, compiled):
     codes = clustered_codes(500, bits, seed=7)
     if bits == 32:
         codes &= np.uint64(0xFFFFFFFF)
-    index, ref = MultiIndexHash(codes, bits=bits), ReferenceSearch(codes)
+    index, ref = MultiIndexHash(codes, bits=bits, compiled=compiled), ReferenceSearch(codes)
     queries = np.concatenate([codes[::50], ~codes[:2]])
     if bits == 32:
         queries &= np.uint64(0xFFFFFFFF)
@@ -82,9 +93,38 @@ def test_batched_radius_matches_one_query_at_a_time(bits, r):
         assert [rows[mine].tolist(), dist[mine].tolist()] == as_lists(ref.radius(q, r))
 
 
-def test_self_join_finds_every_close_pair_once():
+@pytest.mark.parametrize("compiled", COMPILED)
+def test_self_join_finds_every_close_pair_once(compiled):
     codes = clustered_codes(300, 64, seed=3)
-    i, j = MultiIndexHash(codes).self_join(4)
+    i, j = MultiIndexHash(codes, compiled=compiled).self_join(4)
     ref = ReferenceSearch(codes)
     expected = sorted((a, int(b)) for a in range(len(codes)) for b in ref.radius(codes[a], 4)[0] if b > a)
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("compiled", COMPILED)
+def test_a_query_with_thousands_of_hits_is_answered_whole(compiled):
+    """A library full of one photo's copies: far more hits than any first guess of buffer size."""
+    codes = np.concatenate([np.full((1500, 1), 0x0F0F, np.uint64), clustered_codes(500, 64, seed=9)])
+    index = MultiIndexHash(codes, bits=64, compiled=compiled)
+    rows, dist = index.radius(codes[0], 2)
+    assert rows[:1500].tolist() == list(range(1500)) and set(dist[:1500].tolist()) == {0}
+    assert as_lists((rows, dist)) == as_lists(ReferenceSearch(codes).radius(codes[0], 2))
+    qi, rows_many, _ = index.radius_many(codes[:3], 2)
+    assert np.bincount(qi).tolist() == [len(rows)] * 3
+    i, j = index.self_join(0)
+    assert len(i) >= 1500 * 1499 // 2
+
+
+def test_compiled_kernels_are_built_where_a_compiler_exists():
+    """`pip install` builds hashcore/_kernels.c; CI and a developer machine have gcc, so a silent
+    fall-back to the slower NumPy loops there would be a regression the benchmarks only hint at."""
+    import os
+    import shutil
+    import sysconfig
+
+    if os.environ.get("HASHLENS_NO_KERNELS"):
+        pytest.skip("HASHLENS_NO_KERNELS is set: the NumPy path was asked for")
+    if not shutil.which(sysconfig.get_config_var("CC").split()[0] if sysconfig.get_config_var("CC") else "cc"):
+        pytest.skip("no C compiler on this machine: the NumPy path is the one in use")
+    assert kernels.available()
