@@ -154,7 +154,7 @@ HL_EXPORT HL_FAST void hl_scan_distances(const uint64_t *codes, int64_t n, int w
     for (int64_t i = 0; i < n; i++) out[i] = hamming(codes + i * w, q, w);
 }
 
-/* Exact multi-index Hamming-ball search (Norouzi et al.) for queries [0, nq).
+/* Exact multi-index Hamming-ball search (Norouzi et al.) for a run of queries.
  *
  * Table t files every row under bits [off[t], off[t] + width[t]) of its code: the rows with key
  * x are rows[starts[base[t] + x] .. starts[base[t] + x + 1]). The plan lists the probes, table by
@@ -162,17 +162,36 @@ HL_EXPORT HL_FAST void hl_scan_distances(const uint64_t *codes, int64_t n, int w
  * radius level[t]. A row met in table t is reported only if no earlier table's probes reach it
  * (its substring there is farther than level[t'] from the query's), so each hit comes out once.
  *
+ * All arguments sit in one int64 array (slots below), so a call from Python costs one pointer:
+ * the fixed ones are written once per index and radius, a query only rewrites a few slots.
  * With self_join, query i is row q0 + i of the same codes and only rows after it are reported.
  * Hits go to out_q/out_row/out_dist (at most cap); a query whose hits would not fit is left
- * whole for the next call: *done says how many queries were finished. Returns the hit count. */
-HL_EXPORT HL_FAST int64_t hl_mih_radius(
-    const uint64_t *codes, int w, const uint64_t *queries, int64_t nq, int parts,
-    const int32_t *off, const int32_t *width, const int64_t *base, const int32_t *level,
-    const int32_t *rows, const int32_t *starts, int64_t nprobe, const int32_t *ptab,
-    const uint32_t *pmask, int32_t r, int self_join, int64_t q0, int64_t *out_q,
-    int64_t *out_row, int32_t *out_dist, int64_t cap, int64_t *done) {
-    int64_t m = 0;
+ * whole for the next call. Slot DONE receives how many queries were finished, SORTED whether the
+ * hits were already ordered by (distance, row) (a single query with few hits). Returns the count. */
+enum {
+    A_CODES, A_W, A_QUERIES, A_NQ, A_PARTS, A_OFF, A_WIDTH, A_BASE, A_LEVEL, A_ROWS, A_STARTS,
+    A_NPROBE, A_PTAB, A_PMASK, A_R, A_SELF, A_Q0, A_OUT_Q, A_OUT_ROW, A_OUT_DIST, A_CAP,
+    A_DONE, A_SORTED, A_NSLOTS
+};
+
+HL_EXPORT int hl_mih_slots(void) { return A_NSLOTS; }
+
+#define HL_ARG(T, slot) ((T)(intptr_t)a[slot])
+
+HL_EXPORT HL_FAST int64_t hl_mih_radius(int64_t *a) {
+    const uint64_t *codes = HL_ARG(const uint64_t *, A_CODES), *queries = HL_ARG(const uint64_t *, A_QUERIES);
+    const int32_t *off = HL_ARG(const int32_t *, A_OFF), *width = HL_ARG(const int32_t *, A_WIDTH);
+    const int32_t *level = HL_ARG(const int32_t *, A_LEVEL), *rows = HL_ARG(const int32_t *, A_ROWS);
+    const int32_t *starts = HL_ARG(const int32_t *, A_STARTS), *ptab = HL_ARG(const int32_t *, A_PTAB);
+    const int64_t *base = HL_ARG(const int64_t *, A_BASE);
+    const uint32_t *pmask = HL_ARG(const uint32_t *, A_PMASK);
+    int64_t *out_q = HL_ARG(int64_t *, A_OUT_Q), *out_row = HL_ARG(int64_t *, A_OUT_ROW);
+    int32_t *out_dist = HL_ARG(int32_t *, A_OUT_DIST);
+    int w = (int)a[A_W], parts = (int)a[A_PARTS], self_join = (int)a[A_SELF];
+    int32_t r = (int32_t)a[A_R];
+    int64_t nq = a[A_NQ], nprobe = a[A_NPROBE], q0 = a[A_Q0], cap = a[A_CAP], m = 0;
     uint32_t qsub[64];
+    a[A_SORTED] = 0;
     if (parts > 64) return -1;
     for (int64_t qi = 0; qi < nq; qi++) {
         const uint64_t *q = queries + qi * w;
@@ -192,7 +211,7 @@ HL_EXPORT HL_FAST int64_t hl_mih_radius(
                     seen = popcount64(substring(c, off[u], width[u]) ^ qsub[u]) <= level[u];
                 if (seen) continue;
                 if (m == cap) { /* no room: this query starts again in the next call */
-                    *done = qi;
+                    a[A_DONE] = qi;
                     return mark;
                 }
                 out_q[m] = qi;
@@ -201,9 +220,24 @@ HL_EXPORT HL_FAST int64_t hl_mih_radius(
             }
         }
     }
-    *done = nq;
+    a[A_DONE] = nq;
+    if (nq == 1 && m <= 64) { /* insertion sort by (distance, row): cheaper here than in NumPy */
+        for (int64_t i = 1; i < m; i++) {
+            int64_t row = out_row[i];
+            int32_t d = out_dist[i];
+            int64_t j = i;
+            for (; j > 0 && (out_dist[j - 1] > d || (out_dist[j - 1] == d && out_row[j - 1] > row)); j--) {
+                out_row[j] = out_row[j - 1];
+                out_dist[j] = out_dist[j - 1];
+            }
+            out_row[j] = row;
+            out_dist[j] = d;
+        }
+        a[A_SORTED] = 1;
+    }
     return m;
 }
+#undef HL_ARG
 
 /* A real (empty) extension module, so the build tools name and place the library like any other;
  * the functions above are reached through ctypes, not through this module object. */

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -24,9 +25,14 @@ _SIGNATURES = {
     "hl_scan_topk": (_I64, [_P, _I64, _INT, _P, _I64, _I64, _I64, _P, _P]),
     "hl_scan_radius": (_I64, [_P, _I64, _INT, _P, _I32, _I64, _P, _P]),
     "hl_scan_distances": (None, [_P, _I64, _INT, _P, _P]),
-    "hl_mih_radius": (_I64, [_P, _INT, _P, _I64, _INT, _P, _P, _P, _P, _P, _P, _I64, _P, _P,
-                             _I32, _INT, _I64, _P, _P, _P, _I64, _P]),
+    "hl_mih_radius": (_I64, [_P]),
+    "hl_mih_slots": (_INT, []),
 }
+# the slots of hl_mih_radius's argument array, in the order of the C enum
+_MIH_SLOTS = ("codes", "w", "queries", "nq", "parts", "off", "width", "base", "level", "rows",
+              "starts", "nprobe", "ptab", "pmask", "r", "self_join", "q0", "out_q", "out_row",
+              "out_dist", "cap", "done", "sorted")
+S = {name: i for i, name in enumerate(_MIH_SLOTS)}
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +54,8 @@ def _library() -> ctypes.CDLL | None:
         if fn is None:
             return None
         fn.restype, fn.argtypes = restype, argtypes
+    if lib.hl_mih_slots() != len(_MIH_SLOTS):
+        return None  # a stale build of an older _kernels.c
     return lib
 
 
@@ -103,41 +111,90 @@ def scan_distances(codes: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 class MihTables:
-    """The multi-index tables and a probe plan, as the C loop reads them (pointers made once)."""
+    """The multi-index tables as the C loop reads them: every argument in one int64 array, so a
+    single query costs one ctypes call with one pointer (a few microseconds, not dozens)."""
+
+    SINGLE_CAP = 1024  # hits a single query's reused buffers hold before the batch path takes over
 
     def __init__(self, codes: np.ndarray, edges: list[tuple[int, int]], base: np.ndarray,
                  rows: np.ndarray, starts: np.ndarray) -> None:
-        self.codes = codes
-        self.off = np.array([a for a, _ in edges], np.int32)
-        self.width = np.array([b - a for a, b in edges], np.int32)
-        self.base = np.ascontiguousarray(base, np.int64)
-        self.rows, self.starts = rows, starts
-        self._fixed = (_ptr(codes), codes.shape[1])
-        self._tables = (len(edges), _ptr(self.off), _ptr(self.width), _ptr(self.base))
+        self.keep = [codes, rows, starts,  # referenced by pointer: kept alive here
+                     np.array([a for a, _ in edges], np.int32), np.array([b - a for a, b in edges], np.int32),
+                     np.ascontiguousarray(base, np.int64)]
+        self.template = np.zeros(len(_MIH_SLOTS), np.int64)
+        t = self.template
+        t[S["codes"]], t[S["w"]], t[S["parts"]] = _ptr(codes), codes.shape[1], len(edges)
+        t[S["rows"]], t[S["starts"]] = _ptr(rows), _ptr(starts)
+        t[S["off"]], t[S["width"]], t[S["base"]] = (_ptr(x) for x in self.keep[3:])
+        self.words = codes.shape[1]
+        self._local = threading.local()
+
+    def _plan_args(self, plan: tuple[np.ndarray, np.ndarray, np.ndarray], r: int) -> np.ndarray:
+        level, ptab, pmask = plan
+        args = self.template.copy()
+        args[S["level"]], args[S["nprobe"]] = _ptr(level), len(ptab)
+        args[S["ptab"]], args[S["pmask"]], args[S["r"]] = _ptr(ptab), _ptr(pmask), r
+        return args
+
+    def radius_one(self, q: np.ndarray, plan: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows within r of one query and their distances, ordered by (distance, row)."""
+        scratch = self._scratch(plan, r)
+        args, qbuf, out_row, out_dist = scratch
+        qbuf[:] = q
+        lib = _library()
+        assert lib is not None
+        m = lib.hl_mih_radius(args.ctypes.data)
+        if args[S["done"]] == 0:  # more hits than the reused buffers hold
+            _, rows, dist = self.radius(q[None, :], plan, r)
+            order = np.lexsort((rows, dist))
+            return rows[order], dist[order]
+        rows, dist = out_row[:m].copy(), out_dist[:m].copy()
+        if not args[S["sorted"]]:
+            order = np.lexsort((rows, dist))
+            rows, dist = rows[order], dist[order]
+        return rows, dist
+
+    def _scratch(self, plan: tuple[np.ndarray, ...], r: int) -> tuple[np.ndarray, ...]:
+        """This thread's argument array and buffers for radius r (made once, then reused)."""
+        per_r = getattr(self._local, "per_r", None)
+        if per_r is None:
+            per_r = self._local.per_r = {}
+        found = per_r.get(r)
+        if found is None or found[0] is not plan:
+            qbuf = np.zeros(self.words, np.uint64)
+            out_q, out_row = np.empty(self.SINGLE_CAP, np.int64), np.empty(self.SINGLE_CAP, np.int64)
+            out_dist = np.empty(self.SINGLE_CAP, np.int32)
+            args = self._plan_args(plan, r)  # type: ignore[arg-type]
+            args[S["queries"]], args[S["nq"]], args[S["cap"]] = _ptr(qbuf), 1, self.SINGLE_CAP
+            args[S["out_q"]], args[S["out_row"]], args[S["out_dist"]] = _ptr(out_q), _ptr(out_row), _ptr(out_dist)
+            found = per_r[r] = (plan, (args, qbuf, out_row, out_dist), out_q)
+        return found[1]
 
     def radius(self, queries: np.ndarray, plan: tuple[np.ndarray, np.ndarray, np.ndarray], r: int,
                self_join: bool = False, q0: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query number + q0, row, distance) of every hit within r, in the order found."""
-        level, ptab, pmask = plan
         lib = _library()
         assert lib is not None
         queries = np.ascontiguousarray(queries, np.uint64)
+        args = self._plan_args(plan, r)
+        args[S["self_join"]] = int(self_join)
         cap = max(1024, 64 * len(queries))
         outs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         start = 0
-        done = np.zeros(1, np.int64)
         while start < len(queries):
             oq, orow, od = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int32)
-            m = lib.hl_mih_radius(
-                *self._fixed, _ptr(queries[start:]), len(queries) - start, *self._tables,
-                _ptr(level), _ptr(self.rows), _ptr(self.starts), len(ptab), _ptr(ptab), _ptr(pmask),
-                int(r), int(self_join), q0 + start, _ptr(oq), _ptr(orow), _ptr(od), cap, _ptr(done))
+            args[S["queries"]], args[S["nq"]] = _ptr(queries[start:]), len(queries) - start
+            args[S["q0"]], args[S["cap"]] = q0 + start, cap
+            args[S["out_q"]], args[S["out_row"]], args[S["out_dist"]] = _ptr(oq), _ptr(orow), _ptr(od)
+            m = lib.hl_mih_radius(args.ctypes.data)
             if m < 0:
                 raise ValueError("more than 64 substring tables")
             outs.append((oq[:m] + start + q0, orow[:m], od[:m]))
-            if int(done[0]) == 0:
+            done = int(args[S["done"]])
+            if done == 0:
                 cap *= 4  # one query has more hits than the buffer: grow it
-            start += int(done[0])
+            start += done
         if len(outs) == 1:
             return outs[0]
         return tuple(np.concatenate([o[x] for o in outs]) for x in range(3))  # type: ignore[return-value]

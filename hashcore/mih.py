@@ -119,8 +119,7 @@ class MultiIndexHash:
         if r >= self.bits:
             return self.scan.radius(q, r)
         if self._compiled is not None:
-            _, rows, dist = self._compiled.radius(q[None, :], self._radius_plan(r), r)
-            return _order_hits(rows, dist)
+            return self._compiled.radius_one(q, self._radius_plan(r), r)
         return self._verify(q, self._candidates(q, self._levels(r)), r)
 
     def topk(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -273,11 +272,6 @@ class MultiIndexHash:
         n = len(self.codes)
         key = np.unique(d[keep].astype(np.int64) * n + cand[keep])  # sorts by (distance, row), once each
         return key % n, (key // n).astype(np.int32)
-
-
-def _order_hits(rows: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.lexsort((rows, dist))
-    return rows[order], dist[order].astype(np.int32)
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
