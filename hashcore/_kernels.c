@@ -134,15 +134,20 @@ HL_EXPORT HL_FAST int64_t hl_scan_topk(const uint64_t *codes, int64_t n, int w, 
     return m;
 }
 
-/* Rows of [0, n) within distance r, in row order: returns how many (at most n are written). */
+/* Rows of [0, n) within distance r, in row order: the first `cap` are written, and the return
+ * value is how many there are in all (the caller retries with a bigger buffer when it is > cap). */
 HL_EXPORT HL_FAST int64_t hl_scan_radius(const uint64_t *codes, int64_t n, int w, const uint64_t *q,
-                                         int32_t r, int64_t row0, int64_t *out_rows, int32_t *out_dist) {
+                                         int32_t r, int64_t row0, int64_t cap, int64_t *out_rows,
+                                         int32_t *out_dist) {
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) {
         int32_t d = hamming(codes + i * w, q, w);
         if (d <= r) {
-            out_rows[m] = row0 + i;
-            out_dist[m++] = d;
+            if (m < cap) {
+                out_rows[m] = row0 + i;
+                out_dist[m] = d;
+            }
+            m++;
         }
     }
     return m;
@@ -175,6 +180,9 @@ enum {
 };
 
 HL_EXPORT int hl_mih_slots(void) { return A_NSLOTS; }
+
+/* Bumped whenever a signature above changes, so an old build is refused, not called wrongly. */
+HL_EXPORT int hl_abi(void) { return 2; }
 
 #define HL_ARG(T, slot) ((T)(intptr_t)a[slot])
 

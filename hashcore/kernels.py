@@ -23,11 +23,13 @@ _INT = ctypes.c_int
 
 _SIGNATURES = {
     "hl_scan_topk": (_I64, [_P, _I64, _INT, _P, _I64, _I64, _I64, _P, _P]),
-    "hl_scan_radius": (_I64, [_P, _I64, _INT, _P, _I32, _I64, _P, _P]),
+    "hl_scan_radius": (_I64, [_P, _I64, _INT, _P, _I32, _I64, _I64, _P, _P]),
     "hl_scan_distances": (None, [_P, _I64, _INT, _P, _P]),
     "hl_mih_radius": (_I64, [_P]),
     "hl_mih_slots": (_INT, []),
+    "hl_abi": (_INT, []),
 }
+ABI = 2  # must equal hl_abi() in _kernels.c
 # the slots of hl_mih_radius's argument array, in the order of the C enum
 _MIH_SLOTS = ("codes", "w", "queries", "nq", "parts", "off", "width", "base", "level", "rows",
               "starts", "nprobe", "ptab", "pmask", "r", "self_join", "q0", "out_q", "out_row",
@@ -54,7 +56,7 @@ def _library() -> ctypes.CDLL | None:
         if fn is None:
             return None
         fn.restype, fn.argtypes = restype, argtypes
-    if lib.hl_mih_slots() != len(_MIH_SLOTS):
+    if lib.hl_abi() != ABI or lib.hl_mih_slots() != len(_MIH_SLOTS):
         return None  # a stale build of an older _kernels.c
     return lib
 
@@ -93,12 +95,16 @@ def scan_topk(codes: np.ndarray, q: np.ndarray, k: int, row0: int = 0) -> tuple[
 def scan_radius(codes: np.ndarray, q: np.ndarray, r: int, row0: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Rows within distance r, in row order, with their distances."""
     _check(codes, q)
-    rows, dist = np.empty(len(codes), np.int64), np.empty(len(codes), np.int32)
     lib = _library()
     assert lib is not None
-    m = lib.hl_scan_radius(_ptr(codes), len(codes), codes.shape[1], _ptr(q), int(r), row0,
-                           _ptr(rows), _ptr(dist))
-    return rows[:m].copy(), dist[:m].copy()
+    cap = min(len(codes), 4096)
+    while True:  # a first small buffer; the rare radius that matches more rows gets an exact one
+        rows, dist = np.empty(cap, np.int64), np.empty(cap, np.int32)
+        m = lib.hl_scan_radius(_ptr(codes), len(codes), codes.shape[1], _ptr(q), int(r), row0, cap,
+                               _ptr(rows), _ptr(dist))
+        if m <= cap:
+            return rows[:m], dist[:m]
+        cap = m
 
 
 def scan_distances(codes: np.ndarray, q: np.ndarray) -> np.ndarray:
