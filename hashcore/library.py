@@ -77,6 +77,12 @@ class Library:
     def rescan(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> IndexReport:
         return self.index([r["path"] for r in self.store.roots()], progress, cancel)
 
+    def indexed_since(self, t: float) -> list[int]:
+        """Ids of ok photos (re)indexed at or after time `t` (new or changed files)."""
+        rows = self.store.conn.execute("SELECT id FROM images WHERE status = 'ok' AND indexed_at >= ? ORDER BY id",
+                                       (t,))
+        return [r[0] for r in rows]
+
     # -- search ------------------------------------------------------------------------------
     @property
     def code_index(self) -> CodeIndex:
@@ -96,8 +102,28 @@ class Library:
         return self._index
 
     def invalidate(self) -> None:
-        """Forget cached codes (the generation check makes this rarely needed)."""
+        """Forget cached codes, here and in the process-wide cache (the generation check makes
+        this rarely needed; a model change leaves the old model's codes there otherwise)."""
         self._index = None
+        with _CACHE_LOCK:
+            _INDEX_CACHE.pop((self.store.path, self.model_id), None)
+
+    def recode(self, progress: Progress | None = None, chunk: int = 4096) -> int:
+        """Recompute every photo's code under this library's head from the stored features (no
+        photo decoded). Unlike `Indexer.refresh_codes` it also rewrites codes that exist: a file
+        changed while another head was in use keeps a stale code under this one otherwise."""
+        ids = [r["id"] for r in self.store.images()]
+        done = 0
+        for start in range(0, len(ids), chunk):
+            got, feats = self.store.features(ids[start:start + chunk])
+            if len(got):
+                with self.store.transaction() as c:
+                    self.store.put_codes(c, self.model_id, got, self.encoder.codes(feats))
+            done += len(got)
+            if progress is not None:
+                progress(min(start + chunk, len(ids)), len(ids), "")
+        self.invalidate()
+        return done
 
     def query_for_file(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         """(code, feature) of an image file: stored ones if its bytes are indexed, else computed."""
@@ -227,17 +253,26 @@ class Library:
 
         return tagsearch.suggest(self, image, k)
 
-    def auto_tag(self) -> int:
-        """Store automatic tags (source "auto") from the ImageNet probabilities; returns count."""
+    def auto_tag(self, retag: list[int] | None = None) -> int:
+        """Store automatic tags (source "auto") from the ImageNet probabilities for photos that
+        have none; photos in `retag` (new or changed files) get theirs replaced. Returns count."""
         from hashcore import tags as tagsearch
 
-        return tagsearch.auto_tag(self)
+        return tagsearch.auto_tag(self, retag)
 
-    def import_keywords(self, progress: Progress | None = None) -> int:
-        """Read keywords already in the photo files (XMP, IPTC, Windows) as tags (source "file")."""
+    def import_keywords(self, progress: Progress | None = None, ids: list[int] | None = None,
+                        cancel: Callable[[], bool] | None = None) -> int:
+        """Read keywords already in the photo files (XMP, IPTC, Windows) as tags (source "file"),
+        of every photo or only of `ids`."""
         from hashcore import tags as tagsearch
 
-        return tagsearch.import_keywords(self, progress)
+        return tagsearch.import_keywords(self, progress, ids, cancel)
+
+    def tag_counts(self) -> list[tuple[str, int, int]]:
+        """(tag, photos a person gave it, photos the model gave it) for every tag, by tag."""
+        from hashcore import tags as tagsearch
+
+        return tagsearch.tag_counts(self)
 
     def learn_tags(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                    min_photos: int = 3, steps: int = 600) -> dict[str, Any]:

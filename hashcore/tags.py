@@ -113,16 +113,61 @@ def xmp_subjects(data: bytes) -> list[str]:
     return out
 
 
-def iptc_keywords(img: Any) -> list[str]:
-    from PIL import IptcImagePlugin
+_IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) saying "UTF-8"
+_IPTC_NAA_TIFF_TAG = 33723
 
+
+def iim_datasets(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(record, dataset, value) of an IPTC-IIM block, in order. Reading stops at the first
+    malformed dataset (no 0x1C marker, a length past the end of the block), keeping those before
+    it: a truncated keyword is dropped rather than imported half."""
+    out: list[tuple[int, int, bytes]] = []
+    pos = 0
+    while pos + 5 <= len(data) and data[pos] == 0x1C:
+        record, number, size = data[pos + 1], data[pos + 2], int.from_bytes(data[pos + 3:pos + 5], "big")
+        pos += 5
+        if size & 0x8000:  # extended dataset: the next (size & 0x7FFF) bytes hold its length
+            n = size & 0x7FFF
+            if n > 4 or pos + n > len(data):
+                break
+            size, pos = int.from_bytes(data[pos:pos + n], "big"), pos + n
+        if pos + size > len(data):
+            break
+        out.append((record, number, data[pos:pos + size]))
+        pos += size
+    return out
+
+
+def _iptc_block(img: Any) -> bytes | None:
+    """The IPTC-IIM bytes of a JPEG (Photoshop APP13, resource 0x0404) or a TIFF (tag 33723)."""
+    photoshop = img.info.get("photoshop")
+    if isinstance(photoshop, dict) and isinstance(photoshop.get(0x0404), bytes):
+        return photoshop[0x0404]
+    raw = getattr(getattr(img, "tag_v2", None), "_tagdata", {}).get(_IPTC_NAA_TIFF_TAG)  # as Pillow reads it
+    return raw if isinstance(raw, bytes) else None
+
+
+def _iptc_text(raw: bytes, utf8: bool) -> str:
+    """IPTC text is UTF-8 when 1:90 says so; without 1:90 the standard names no character set
+    and older tools wrote Latin-1/Windows-1252, so bytes that are not UTF-8 are read as that."""
+    if utf8:
+        return raw.decode("utf-8", "replace")
     try:
-        info = IptcImagePlugin.getiptcinfo(img) or {}
-    except Exception:  # noqa: BLE001 - a malformed IPTC block means no keywords, not a failure
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def iptc_keywords(img: Any) -> list[str]:
+    """IPTC-IIM keywords (dataset 2:25), decoded as dataset 1:90 says. Our own small reader,
+    not Pillow's getiptcinfo, which returns a truncated keyword as if whole, None for an empty
+    one, and nothing at all when any byte after the keywords is unexpected."""
+    block = _iptc_block(img)
+    if not block:
         return []
-    raw = info.get((2, 25), [])
-    raw = raw if isinstance(raw, list) else [raw]
-    return [r.decode("utf-8", "replace") if isinstance(r, bytes) else str(r) for r in raw]
+    sets = iim_datasets(block)
+    utf8 = any((r, n) == (1, 90) and v.startswith(_IPTC_UTF8) for r, n, v in sets)
+    return [_iptc_text(v, utf8) for r, n, v in sets if (r, n) == (2, 25) and v]
 
 
 def xp_keywords(img: Any) -> list[str]:
@@ -303,34 +348,70 @@ def suggest(lib: Any, image: Any, k: int = 8) -> list[tuple[str, int]]:
     return out
 
 
-def auto_tag(lib: Any) -> int:
-    """Automatic tags for photos that have none yet, from their stored ImageNet probabilities."""
-    tagger = AutoTagger.load(lib.config.resources / "tags" / "imagenet_vocab.json")
+def tag_label(tag: str, source: str, confidence: float | None = None) -> str:
+    """How a tag is shown to a person: theirs as is; the others say where they came from."""
+    if source == "auto":
+        return f"{tag} (auto, {confidence:.0%})" if confidence is not None else f"{tag} (auto)"
+    if source == "file":
+        return f"{tag} (from file)"
+    return tag if source == "user" else f"{tag} ({source})"
+
+
+def tag_counts(lib: Any) -> list[tuple[str, int, int]]:
+    """(tag, photos a person or a file gave it, photos the model gave it), ok photos only."""
     rows = lib.store.conn.execute(
-        "SELECT f.image_id, f.probs FROM features f JOIN images i ON i.id = f.image_id "
-        "WHERE i.status = 'ok' AND f.probs IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM tags t WHERE t.image_id = f.image_id AND t.source = 'auto')").fetchall()
-    new = [(i, tag, "auto", conf) for i, blob in rows
-           for tag, conf in tagger.tags(np.frombuffer(blob, np.float16).astype(np.float32))]
+        "SELECT t.tag, sum(t.source != 'auto'), sum(t.source = 'auto') FROM tags t "
+        "JOIN images i ON i.id = t.image_id WHERE i.status = 'ok' GROUP BY t.tag ORDER BY t.tag")
+    return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+
+_UNTAGGED_PROBS = ("SELECT f.image_id, f.probs FROM features f JOIN images i ON i.id = f.image_id "
+                   "WHERE i.status = 'ok' AND f.probs IS NOT NULL AND NOT EXISTS "
+                   "(SELECT 1 FROM tags t WHERE t.image_id = f.image_id AND t.source = 'auto')")
+
+
+def auto_tag(lib: Any, retag: list[int] | None = None) -> int:
+    """Automatic tags for photos that have none yet, from their stored ImageNet probabilities.
+    Photos in `retag` (new or changed files) lose their old automatic tags first. Nothing is
+    written (and cached codes stay valid) when there is nothing to tag."""
+    tagger = AutoTagger.load(lib.config.resources / "tags" / "imagenet_vocab.json")
+    if not retag and not lib.store.conn.execute(_UNTAGGED_PROBS + " LIMIT 1").fetchall():
+        return 0
     with lib.store.transaction() as c:
-        c.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?)", new)
-    return len(new)
+        if retag:
+            c.execute("DELETE FROM tags WHERE source = 'auto' AND image_id IN (SELECT value FROM json_each(?))",
+                      (json.dumps([int(i) for i in retag]),))
+        new = [(i, tag, "auto", conf) for i, blob in c.execute(_UNTAGGED_PROBS).fetchall()
+               for tag, conf in tagger.tags(np.frombuffer(blob, np.float16).astype(np.float32))]
+        before = c.total_changes
+        c.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?)", new)  # a person's tag stays theirs
+        return c.total_changes - before
 
 
-def import_keywords(lib: Any, progress: Any = None) -> int:
-    """Keywords found in the files become tags with source "file" (the files are not changed)."""
-    rows = lib.store.images()
+def import_keywords(lib: Any, progress: Any = None, ids: list[int] | None = None, cancel: Any = None) -> int:
+    """Keywords found in the files become tags with source "file" (the files are not changed).
+    A keyword is a person's word: it replaces an automatic tag of the same text, never a tag a
+    person typed. `cancel` is checked between files (raises Cancelled, nothing is written)."""
+    from hashcore.errors import Cancelled
+
+    rows = lib.store.images() if ids is None else lib.store.images(ids=ids)
     new = []
     for n, r in enumerate(rows):
+        if cancel is not None and cancel():
+            raise Cancelled("keyword import cancelled; nothing was changed")
         try:
             new += [(r["id"], t, "file", None) for t in file_keywords(r["path"])]
         except OSError:
             pass  # unreadable now: its keywords come with the next import
         if progress is not None:
             progress(n + 1, len(rows), r["path"])
+    if not new:
+        return 0
     with lib.store.transaction() as c:
-        c.executemany("INSERT OR IGNORE INTO tags VALUES (?, ?, ?, ?)", new)
-    return len(new)
+        before = c.total_changes
+        c.executemany("INSERT INTO tags VALUES (?, ?, ?, ?) ON CONFLICT(image_id, tag) DO UPDATE "
+                      "SET source = excluded.source, confidence = NULL WHERE tags.source = 'auto'", new)
+        return c.total_changes - before
 
 
 def vocabulary(lib: Any) -> list[str]:

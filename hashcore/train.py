@@ -13,12 +13,13 @@ import numpy as np
 from hashcore.augment import random_variant, random_views
 from hashcore.backbone import Backbone
 from hashcore.decode import decode_file, is_photo_name
-from hashcore.errors import DecodeError, HashLensError
+from hashcore.errors import Cancelled, DecodeError, HashLensError
 from hashcore.methods import HashHead
 from hashcore.methods.base import _REGISTRY
 from hashcore.models import HeadInfo, record_head
 
 Progress = Callable[[int, int, str], None]
+MIN_LIBRARY_PHOTOS = 16  # fewer photos than this teach a head nothing a shipped one does not know
 
 
 def make_head(method: str, bits: int, **params: object) -> HashHead:
@@ -39,11 +40,15 @@ def photo_files(dirs: list[str | Path]) -> list[Path]:
 
 
 def augmented_features(files: list[Path], backbone: Backbone, views: int, variants: int, seed: int = 0,
-                       progress: Progress | None = None) -> np.ndarray:
-    """Backbone features of each photo, its random views, and near-duplicate variants of them."""
+                       progress: Progress | None = None,
+                       cancel: Callable[[], bool] | None = None) -> np.ndarray:
+    """Backbone features of each photo, its random views, and near-duplicate variants of them.
+    `cancel` is checked between photos (raises Cancelled): nothing is written before the end."""
     rng = random.Random(seed)
     feats = []
     for n, path in enumerate(files):
+        if cancel is not None and cancel():
+            raise Cancelled("training cancelled; nothing was changed")
         try:
             img = decode_file(path, target=512).image
         except DecodeError:
@@ -69,18 +74,22 @@ def fit_and_save(head: HashHead, x: np.ndarray, y: np.ndarray | None, out_dir: P
 
 
 def adapt_to_library(lib: Any, method: str = "itq", seed: int = 0, views: int = 8, variants: int = 4,
-                     max_photos: int = 500, progress: Progress | None = None) -> tuple[HeadInfo, int]:
+                     max_photos: int = 500, progress: Progress | None = None,
+                     cancel: Callable[[], bool] | None = None) -> tuple[HeadInfo, int]:
     """Fit a head on the library's own photos, with no labels: the backbone features of up to
     `max_photos` of them plus augmented views and near-duplicate variants of each (so copies of
     a photo stay close), and make it this library's default. Codes are then recomputed from the
-    stored features by the caller, without decoding any photo again. Returns (info, samples)."""
+    stored features by the caller, without decoding any photo again. Returns (info, samples).
+    A cancel (between photos) raises Cancelled before anything is written."""
     rows = lib.store.images()
     bits = lib.encoder.bits
-    if len(rows) < 16:
-        raise HashLensError(f"the library has {len(rows)} photos; index at least 16 before adapting")
+    if len(rows) < MIN_LIBRARY_PHOTOS:
+        raise HashLensError(f"the library has {len(rows)} photos; index at least {MIN_LIBRARY_PHOTOS} "
+                            "before adapting")
     rng = random.Random(seed)
     chosen = sorted(rng.sample(rows, min(max_photos, len(rows))), key=lambda r: r["path"])
-    x = augmented_features([Path(r["path"]) for r in chosen], lib.encoder.backbone, views, variants, seed, progress)
+    x = augmented_features([Path(r["path"]) for r in chosen], lib.encoder.backbone, views, variants, seed, progress,
+                           cancel)
     if len(x) < bits:
         raise HashLensError(f"only {len(x)} training vectors could be made; {bits} are needed")
     head = make_head(method, bits, seed=seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from PIL import Image
 from hashcore.config import Config
 from hashcore.errors import HashLensError, NotFoundError
 from hashcore.library import Library
-from hashcore.tags import AutoTagger, file_keywords
+from hashcore.tags import AutoTagger, file_keywords, iptc_keywords
 from hashcore.textenc import MAX_TAG_CHARS, normalise_tag
 from tests.photos import SAMPLES
 
@@ -146,3 +147,93 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
             other.learn_tags(min_photos=3, steps=5)
     finally:
         other.close()
+
+
+# --- IPTC-IIM keywords in a JPEG's Photoshop APP13 segment -----------------------------------------
+
+
+def iim(record: int, number: int, value: bytes) -> bytes:
+    """One IPTC-IIM dataset: tag marker 0x1C, record, dataset number, 2-byte length, value."""
+    return b"\x1c" + bytes([record, number]) + len(value).to_bytes(2, "big") + value
+
+
+def app13(payload: bytes) -> bytes:
+    """A JPEG APP13 segment (marker and length) around `payload`."""
+    return b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def photoshop_iptc(iptc: bytes, resource_size: int | None = None) -> bytes:
+    """A "Photoshop 3.0" APP13 payload with one 8BIM resource 0x0404 (IPTC-NAA) holding `iptc`."""
+    size = len(iptc) if resource_size is None else resource_size
+    resource = b"8BIM" + (0x0404).to_bytes(2, "big") + b"\x00\x00" + size.to_bytes(4, "big") + iptc
+    resource += b"\x00" * (len(resource) % 2)  # resource data is padded to an even length
+    return b"Photoshop 3.0\x00" + resource
+
+
+def jpeg_with_segment(path: Path, segment: bytes) -> Path:
+    """A real photo saved by Pillow, with `segment` spliced in right after SOI."""
+    img = Image.open(SAMPLES / "coffee.jpg")
+    img.thumbnail((320, 320))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    data = buf.getvalue()
+    assert data[:2] == b"\xff\xd8"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[:2] + segment + data[2:])
+    return path
+
+
+UTF8_BLOCK = (iim(1, 90, b"\x1b%G") + iim(2, 0, b"\x00\x04") + iim(2, 25, b"Harbour")
+              + iim(2, 25, "Zürich".encode()) + iim(2, 25, b"") + iim(2, 25, b"espresso")
+              + iim(2, 120, b"A caption, not a keyword") + b"\xff trailing junk")
+
+
+def test_iptc_keywords_in_an_app13_segment_are_read_exactly(tmp_path):
+    path = jpeg_with_segment(tmp_path / "iptc.jpg", app13(photoshop_iptc(UTF8_BLOCK)))
+    before = path.read_bytes()
+    with Image.open(path) as img:
+        assert img.info["photoshop"][0x0404].startswith(iim(1, 90, b"\x1b%G"))  # Pillow sees our segment
+        assert iptc_keywords(img) == ["Harbour", "Zürich", "espresso"]  # the empty one is no keyword
+    assert file_keywords(path) == ["harbour", "zürich", "espresso"]
+    assert path.read_bytes() == before
+    # without 1:90 the text is not UTF-8 but Latin-1, as older tools wrote it
+    latin = jpeg_with_segment(tmp_path / "latin.jpg", app13(photoshop_iptc(iim(2, 25, "Café".encode("latin-1")))))
+    assert file_keywords(latin) == ["café"]
+
+
+def test_iptc_keywords_are_imported_with_their_source(tmp_path):
+    path = jpeg_with_segment(tmp_path / "photos" / "iptc.jpg", app13(photoshop_iptc(UTF8_BLOCK)))
+    with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "home" / "library.db") as library:
+        library.index([path.parent])
+        image_id = library.store.images()[0]["id"]
+        library.store.add_tags([image_id], ["harbour"])  # a person's tag of the same text stays theirs
+        assert library.auto_tag() > 0
+        assert "espresso" in [t["tag"] for t in library.store.tags_of(image_id) if t["source"] == "auto"]
+        assert library.import_keywords() == 2  # zürich added, the automatic espresso becomes the file's
+        tags = {t["tag"]: (t["source"], t["confidence"]) for t in library.store.tags_of(image_id)}
+        assert tags["harbour"] == ("user", None)
+        assert tags["zürich"] == ("file", None)
+        assert tags["espresso"] == ("file", None)
+        assert library.import_keywords() == 0  # importing again changes nothing
+
+
+@pytest.mark.parametrize("payload", [
+    photoshop_iptc(b"\x00\xffnot IPTC at all" * 4),  # no 0x1C dataset marker
+    photoshop_iptc(iim(1, 90, b"\x1b%G") + b"\x1c\x02\x19\x00\x40Zu"),  # keyword longer than the block
+    photoshop_iptc(b"\x1c\x02\x19\x80\x08" + b"\xff" * 12),  # an 8-byte extended length: nonsense
+    photoshop_iptc(iim(2, 25, b"lost"), resource_size=4000)[:-4],  # the segment ends inside the keyword
+    b"Photoshop 3.0\x008BIM\x04",  # 8BIM header cut short
+], ids=["garbage", "truncated-keyword", "extended-length", "short-resource", "short-8bim"])
+def test_a_malformed_app13_gives_no_keywords_and_no_crash(tmp_path, payload):
+    from hashcore.decode import decode_file
+
+    segment = app13(payload)
+    path = jpeg_with_segment(tmp_path / "photos" / "bad.jpg", segment)
+    assert decode_file(path).width == 320  # the photo itself still reads
+    with Image.open(path) as img:
+        assert iptc_keywords(img) == []
+    assert file_keywords(path) == []
+    with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "home" / "library.db") as library:
+        assert library.index([path.parent]).indexed == 1
+        assert library.import_keywords() == 0
+        assert library.store.tags_of(library.store.images()[0]["id"]) == []
