@@ -32,11 +32,12 @@ class AppContext:
     def photo_model(self) -> PhotoModel:
         return PhotoModel(self.thumbs, self.edge)
 
-    def tags_of(self, image_id: int) -> list[str]:
-        """Tags for display: a person's own first; machine ones are labelled as such."""
-        label = {"user": "", "file": " (from file)", "auto": " (auto)"}
-        rows = sorted(self.lib.store.tags_of(image_id), key=lambda t: (t["source"] != "user", t["tag"]))
-        return [t["tag"] + label.get(t["source"], f" ({t['source']})") for t in rows]
+    def tags_of(self, image_id: int) -> list[dict[str, Any]]:
+        """A photo's tags (tag, source, confidence) for display: a person's own first, then
+        keywords from the file, then the model's, most confident first."""
+        order = {"user": 0, "file": 1, "auto": 2}
+        return sorted(self.lib.store.tags_of(image_id),
+                      key=lambda t: (order.get(t["source"], 1), -(t["confidence"] or 0.0), t["tag"]))
 
     def image(self, image_id: int) -> dict[str, Any]:
         return self.lib.store.image(image_id)

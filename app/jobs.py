@@ -13,15 +13,124 @@ from PySide6.QtGui import QImage
 from hashcore.decode import open_full
 from hashcore.errors import Cancelled
 
+PHASE_SEP = "\x1f"  # progress text "phase<SEP>detail": the status bar shows the phase's name
 
-def index_job(ctx: Any, roots: list[str]) -> Any:
+
+def phased(ctx: Any, name: str) -> Any:
+    """A progress callback that labels its reports with a phase name ("Reading keywords")."""
+    return lambda done, total, text="": ctx.progress(done, total, f"{name}{PHASE_SEP}{text}")
+
+
+@dataclass
+class TagCounts:
+    """What automatic tagging added: tags from the model, and keywords read from the files."""
+
+    auto: int = 0
+    keywords: int = 0
+
+    def text(self) -> str:
+        return (f"{self.auto:,} automatic tag{'s' if self.auto != 1 else ''}, {self.keywords:,} "
+                f"keyword{'s' if self.keywords != 1 else ''} from the files")
+
+
+@dataclass
+class IndexOutcome:
+    report: Any  # hashcore.indexer.IndexReport
+    tags: TagCounts | None = None
+
+
+def index_job(ctx: Any, roots: list[str], tag: bool = False) -> IndexOutcome:
+    since = time.time()
     with ctx.library() as lib:
-        return lib.index(roots, progress=ctx.progress, cancel=ctx.cancelled)
+        report = lib.index(roots, progress=ctx.progress, cancel=ctx.cancelled)
+        return IndexOutcome(report, tag_new_photos(ctx, lib, since, report) if tag else None)
 
 
-def rescan_job(ctx: Any) -> Any:
+def rescan_job(ctx: Any, tag: bool = False) -> IndexOutcome:
+    since = time.time()
     with ctx.library() as lib:
-        return lib.rescan(progress=ctx.progress, cancel=ctx.cancelled)
+        report = lib.rescan(progress=ctx.progress, cancel=ctx.cancelled)
+        return IndexOutcome(report, tag_new_photos(ctx, lib, since, report) if tag else None)
+
+
+def tag_new_photos(ctx: Any, lib: Any, since: float, report: Any) -> TagCounts:
+    """After indexing (issue 5): keywords already in the files of the photos indexed in this run
+    (new or changed: only their files are read again), then automatic tags for every photo that
+    has none, the changed ones re-tagged. A cancel skips the file reading; the model's tags come
+    from stored probabilities and take milliseconds, so they are always added."""
+    fresh = lib.indexed_since(since)
+    keywords = 0
+    if fresh and not report.cancelled:
+        try:
+            keywords = lib.import_keywords(phased(ctx, "Reading keywords"), ids=fresh, cancel=ctx.cancelled)
+        except Cancelled:
+            pass
+    return TagCounts(lib.auto_tag(retag=fresh), keywords)
+
+
+def tag_photos_job(ctx: Any) -> TagCounts:
+    """Library → Tag photos automatically: every file's keywords, then the model's tags."""
+    with ctx.library() as lib:
+        keywords = lib.import_keywords(phased(ctx, "Reading keywords"), cancel=ctx.cancelled)
+        return TagCounts(lib.auto_tag(), keywords)
+
+
+# -- the library's hashing head (issue 4) ----------------------------------------------------------
+@dataclass(frozen=True)
+class AdaptOptions:
+    """How "Adapt to my library" trains; the defaults are `hashcore train --library`'s."""
+
+    method: str = "itq"
+    views: int = 8
+    variants: int = 4
+    max_photos: int = 500
+    seed: int = 0
+
+    @property
+    def images_per_photo(self) -> int:
+        return 1 + self.views + self.variants
+
+
+@dataclass
+class ModelChange:
+    encoder: Any  # hashcore.models.Encoder with the head now in use
+    adapted: bool  # True: a head fitted to this library; False: the shipped one
+    samples: int  # training vectors (0 when going back to the shipped head)
+    recoded: int
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return str(self.encoder.name)
+
+
+def adapt_job(ctx: Any, opts: AdaptOptions) -> ModelChange:
+    """Fit a head on the library's own photos (no labels), make it the library's, recode."""
+    from hashcore.train import adapt_to_library
+
+    t0 = time.perf_counter()
+    with ctx.library() as lib:
+        _, samples = adapt_to_library(lib, opts.method, opts.seed, opts.views, opts.variants, opts.max_photos,
+                                      progress=phased(ctx, "Learning from your photos"), cancel=ctx.cancelled)
+    return _recode(ctx, True, samples, t0)
+
+
+def shipped_model_job(ctx: Any) -> ModelChange:
+    from hashcore.models import forget_library_head
+
+    t0 = time.perf_counter()
+    forget_library_head(ctx.config)
+    return _recode(ctx, False, 0, t0)
+
+
+def _recode(ctx: Any, adapted: bool, samples: int, t0: float) -> ModelChange:
+    """Every code again from the stored features under the head a restart would pick."""
+    from hashcore.models import Encoder, library_head_info
+
+    encoder = Encoder(library_head_info(ctx.config), backbone=ctx.encoder.backbone)
+    with ctx.library(encoder) as lib:
+        recoded = lib.recode(phased(ctx, "Recomputing codes"))
+    return ModelChange(encoder, adapted, samples, recoded, time.perf_counter() - t0)
 
 
 @dataclass
@@ -31,7 +140,7 @@ class LibrarySnapshot:
     images: list[dict[str, Any]]
     roots: list[dict[str, Any]]
     errors: list[dict[str, Any]]
-    tags: list[tuple[str, int]]
+    tags: list[tuple[str, int, int]]  # (tag, photos a person gave it, photos the model gave it)
     stats: dict[str, Any]
     tag_filter: str | None = None
     filtered_ids: list[int] | None = None
@@ -40,7 +149,7 @@ class LibrarySnapshot:
 def snapshot_job(ctx: Any, tag: str | None = None) -> LibrarySnapshot:
     with ctx.library() as lib:
         s = lib.store
-        return LibrarySnapshot(s.images(), s.roots(), s.scan_errors(), s.all_tags(), s.stats(),
+        return LibrarySnapshot(s.images(), s.roots(), s.scan_errors(), lib.tag_counts(), s.stats(),
                                tag, s.ids_with_tag(tag) if tag else None)
 
 

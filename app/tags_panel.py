@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCompleter,
     QGroupBox,
@@ -29,6 +30,7 @@ from app.photogrid import PhotoGrid
 from app.widgets import PreviewPane, heading, muted
 
 ALL = "\0all"
+AUTO_HEADING = "\0auto"
 
 
 class TagsPanel(QWidget):
@@ -170,9 +172,11 @@ class TagsPanel(QWidget):
         if item is None:
             return None
         tag = item.data(Qt.ItemDataRole.UserRole)
-        return None if tag == ALL else tag
+        return None if tag in (ALL, AUTO_HEADING) else tag
 
-    def set_tags(self, tags: list[tuple[str, int]], total: int) -> None:
+    def set_tags(self, tags: list[tuple[str, int, int]], total: int) -> None:
+        """(tag, photos a person gave it, photos the model gave it): the tags people gave first;
+        tags only the model gave come after a heading, in grey italics and marked "auto"."""
         current = self.current_tag()
         self.tag_list.blockSignals(True)
         self.tag_list.clear()
@@ -180,15 +184,40 @@ class TagsPanel(QWidget):
         item.setData(Qt.ItemDataRole.UserRole, ALL)
         self.tag_list.addItem(item)
         chosen = item
-        for tag, n in tags:
-            it = QListWidgetItem(f"{tag} ({n:,})")
-            it.setData(Qt.ItemDataRole.UserRole, tag)
-            self.tag_list.addItem(it)
-            if tag == current:
-                chosen = it
+        people = [(t, n, a) for t, n, a in tags if n]
+        machine = [(t, n, a) for t, n, a in tags if not n]
+        for tag, n, a in people:
+            it = QListWidgetItem(f"{tag} ({n:,}" + (f", +{a:,} auto)" if a else ")"))
+            if a:
+                it.setToolTip(f"{n:,} photos tagged “{tag}” by a person or in the file, {a:,} more "
+                              "by the model")
+            chosen = self._add_tag_item(it, tag, current, chosen)
+        if machine:
+            head = QListWidgetItem("Automatic tags (from the model, not a person)")
+            head.setFlags(Qt.ItemFlag.NoItemFlags)
+            head.setData(Qt.ItemDataRole.UserRole, AUTO_HEADING)
+            font = head.font()
+            font.setBold(True)
+            head.setFont(font)
+            self.tag_list.addItem(head)
+        for tag, _, a in machine:
+            it = QListWidgetItem(f"{tag} (auto, {a:,})")
+            font = it.font()
+            font.setItalic(True)
+            it.setFont(font)
+            it.setForeground(QColor("gray"))
+            it.setToolTip("Added automatically from what the model sees in the photos; no person wrote "
+                          "this tag. Give it to a photo yourself to make it yours.")
+            chosen = self._add_tag_item(it, tag, current, chosen)
         self.tag_list.setCurrentItem(chosen)
         self.tag_list.blockSignals(False)
         self._update_buttons()
+
+    def _add_tag_item(self, it: QListWidgetItem, tag: str, current: str | None,
+                      chosen: QListWidgetItem) -> QListWidgetItem:
+        it.setData(Qt.ItemDataRole.UserRole, tag)
+        self.tag_list.addItem(it)
+        return it if tag == current else chosen
 
     def set_rows(self, rows: list[dict[str, Any]], tag: str | None) -> None:
         self.model.set_rows(rows)

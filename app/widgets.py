@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from pathlib import Path
@@ -46,6 +47,18 @@ def human_date(row: dict[str, Any]) -> str:
     if row.get("mtime"):
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(row["mtime"])) + " (modified)"
     return "unknown"
+
+
+def tags_html(tags: list[dict[str, Any]]) -> str:
+    """A photo's tags as rich text: the model's in grey italics and labelled "(auto, 87%)",
+    keywords from the file labelled "(from file)", so no machine tag reads as a person's."""
+    from hashcore.tags import tag_label
+
+    parts = []
+    for t in tags:
+        text = html.escape(tag_label(t["tag"], t["source"], t.get("confidence")))
+        parts.append(f"<i style='color: gray'>{text}</i>" if t["source"] == "auto" else text)
+    return ", ".join(parts) or "—"
 
 
 def open_file(path: str) -> None:
@@ -126,6 +139,10 @@ class PreviewPane(QFrame):
             lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.labels[key] = lab
             self.facts.addRow(f"{key}:", lab)
+        self.labels["Tags"].setTextFormat(Qt.TextFormat.RichText)
+        self.labels["Tags"].setObjectName("previewTags")
+        self.labels["Tags"].setToolTip("Grey italic tags were added automatically from what the model "
+                                       "sees, with its confidence; no person wrote them")
         self.similar_btn = QPushButton("Find similar")
         self.similar_btn.setToolTip("Show photos that look like this one (Ctrl+F)")
         self.similar_btn.clicked.connect(lambda: self.row and self.findSimilar.emit(self.row["id"]))
@@ -142,7 +159,7 @@ class PreviewPane(QFrame):
         lay.addStretch(0)
         self.show_row(None)
 
-    def show_row(self, row: dict[str, Any] | None, tags: list[str] | None = None) -> None:
+    def show_row(self, row: dict[str, Any] | None, tags: list[dict[str, Any]] | None = None) -> None:
         self.row = row
         self.similar_btn.setEnabled(row is not None)
         self.open_btn.setEnabled(row is not None)
@@ -160,7 +177,7 @@ class PreviewPane(QFrame):
         self.labels["Format"].setText(row.get("format") or "")
         self.labels["Date"].setText(human_date(row))
         self.labels["Camera"].setText(row.get("camera") or "—")
-        self.labels["Tags"].setText(", ".join(tags or []) or "—")
+        self.labels["Tags"].setText(tags_html(tags or []))
         self.image.set_image(None, "Loading…")
 
     def set_image(self, path: str, img: QImage) -> None:

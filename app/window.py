@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -51,6 +52,7 @@ from app import jobs
 from app.context import DEFAULT_EDGE, THUMB_EDGES, AppContext, settings
 from app.duplicates_panel import DuplicatesPanel
 from app.library_panel import LibraryPanel
+from app.library_tools import LibraryTools
 from app.photogrid import PhotoGrid, ThumbCache
 from app.similar_panel import SimilarPanel
 from app.tags_panel import TagsPanel
@@ -87,6 +89,8 @@ class MainWindow(QMainWindow):
     plansApplied = Signal()
     trashFinished = Signal(object)  # TrashResult
     undoFinished = Signal(object)  # list of restored paths
+    autoTagFinished = Signal(object)  # jobs.TagCounts of Library → Tag photos automatically
+    modelChanged = Signal(object)  # jobs.ModelChange: adapted to the library, or back to shipped
     jobFailed = Signal(str)
 
     def __init__(self, config: Config, encoder: Any, parent: QWidget | None = None) -> None:
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self._build_errors_dock()
         self._build_status()
+        self.tools = LibraryTools(self)
         self._build_menus()
         self._connect()
         self._restore()
@@ -168,7 +173,7 @@ class MainWindow(QMainWindow):
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setObjectName("cancelIndexing")
         self.cancel_btn.setToolTip("Stop indexing; what is done so far is kept")
-        self.cancel_btn.clicked.connect(self.cancel_indexing)
+        self.cancel_btn.clicked.connect(self.cancel_running)
         self.errors_btn = QToolButton()
         self.errors_btn.setObjectName("errorsButton")
         self.errors_btn.setAutoRaise(True)
@@ -218,6 +223,7 @@ class MainWindow(QMainWindow):
             self._action(v, name, lambda _=False, n=n: self.tabs.setCurrentIndex(n), f"Ctrl+{n + 1}")
         v.addSeparator()
         self._action(v, "&Problems", self.toggle_problems, "Ctrl+E")
+        self.tools.build_menu(mb.addMenu("&Library"))
         h = mb.addMenu("&Help")
         self._action(h, "&About HashLens", self.about)
 
@@ -362,43 +368,72 @@ class MainWindow(QMainWindow):
     # -- indexing ------------------------------------------------------------------------------
     def index_folders(self, paths: list[str]) -> None:
         paths = [str(Path(p).expanduser().resolve()) for p in paths]
-        if self.index_job is not None:
+        if self.index_job is not None or self.tools.busy():
             self.pending_roots += [p for p in paths if p not in self.pending_roots]
             self.status_label.setText("Will index the new folder when the current run ends")
             return
-        self._start_index(jobs.index_job, paths)
+        self._start_index(jobs.index_job, paths, self.auto_tag_enabled())
 
     def rescan(self) -> None:
-        if self.index_job is None:
-            self._start_index(jobs.rescan_job)
+        if self.tools.busy():
+            self.status_label.setText("Rescan when the current job has finished, or cancel it")
+        elif self.index_job is None:
+            self._start_index(jobs.rescan_job, self.auto_tag_enabled())
+
+    def auto_tag_enabled(self) -> bool:
+        """Tag new photos after indexing (keywords in the files, the model's tags); Settings."""
+        return bool(self.settings.value("autoTag", True, type=bool))
 
     def _start_index(self, fn: Any, *args: Any) -> None:
         self.index_t0 = time.monotonic()
-        self.index_first: tuple[float, int] | None = None
-        self._show_progress(True)
-        self.progress.setRange(0, 0)
-        self.progress_label.setText("Looking for photos…")
+        self.begin_progress("Looking for photos…", "Stop indexing; what is done so far is kept")
         self.index_job = self.start(fn, *args, on_progress=self._index_progress, on_result=self._index_done,
                                     on_finished=self._index_finished)
+
+    def begin_progress(self, text: str, cancel_tip: str) -> None:
+        """The status bar's progress for one long job (indexing, tagging, adapting)."""
+        self.rate_start: tuple[str, float, int] | None = None
+        self._show_progress(True)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(text)
+        self.cancel_btn.setToolTip(cancel_tip)
+
+    def end_progress(self) -> None:
+        self._show_progress(False)
+        if self.pending_roots and self.index_job is None:
+            roots, self.pending_roots = self.pending_roots, []
+            QTimer.singleShot(0, lambda: self.index_folders(roots))
 
     def _show_progress(self, on: bool) -> None:
         for w in (self.progress, self.progress_label, self.cancel_btn):
             w.setVisible(on)
         self.cancel_btn.setEnabled(on)
 
-    def _index_progress(self, done: int, total: int, path: str) -> None:
+    def _index_progress(self, done: int, total: int, text: str) -> None:
+        self.job_progress("Indexing", done, total, text)
+
+    def job_progress(self, verb: str, done: int, total: int, text: str) -> None:
+        """Count, rate and time left; a job's phase ("Reading keywords") replaces its verb."""
+        name, sep, path = text.partition(jobs.PHASE_SEP)
+        verb, path = (name, path) if sep else (verb, text)
         now = time.monotonic()
-        if self.index_first is None:
-            self.index_first = (now, done)
-        t_first, d_first = self.index_first
+        if self.rate_start is None or self.rate_start[0] != verb:
+            self.rate_start = (verb, now, done)
+        _, t_first, d_first = self.rate_start
         rate = (done - d_first) / (now - t_first) if now - t_first > 0.5 and done > d_first else 0.0
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done:,} / {total:,}")
         left = f" · about {eta_text((total - done) / rate)} left" if rate > 0 else ""
-        self.progress_label.setText(f"Indexing {Path(path).name}" if rate == 0 else
-                                    f"Indexing · {rate:.1f} photos/s{left}")
+        self.progress_label.setText(f"{verb} {Path(path).name}".strip() if rate == 0 else
+                                    f"{verb} · {rate:.1f} photos/s{left}")
         self.progress_label.setToolTip(path)
+
+    def cancel_running(self) -> None:
+        if self.index_job is not None:
+            self.cancel_indexing()
+        else:
+            self.tools.cancel()
 
     def cancel_indexing(self) -> None:
         if self.index_job is not None:
@@ -406,8 +441,8 @@ class MainWindow(QMainWindow):
             self.cancel_btn.setEnabled(False)
             self.progress_label.setText("Cancelling… (finishing the current batch)")
 
-    def _index_done(self, report: Any) -> None:
-        r = report
+    def _index_done(self, outcome: jobs.IndexOutcome) -> None:
+        r = outcome.report
         if r.cancelled:
             text = f"Indexing cancelled: {r.indexed:,} photos indexed so far are kept."
         else:
@@ -415,6 +450,8 @@ class MainWindow(QMainWindow):
                     + (f", {r.skipped:,} unchanged" if r.skipped else "")
                     + (f", {r.moved} moved" if r.moved else "")
                     + (f", {r.missing} missing" if r.missing else ""))
+        if outcome.tags is not None and (outcome.tags.auto or outcome.tags.keywords):
+            text += f" · tagged: {outcome.tags.text()}"
         if r.errors:
             text += f" · {len(r.errors)} could not be read (see Problems)"
         self.last_report_text = text
@@ -424,20 +461,33 @@ class MainWindow(QMainWindow):
 
     def _index_finished(self) -> None:
         self.index_job = None
-        self._show_progress(False)
+        had_pending = bool(self.pending_roots)
+        self.end_progress()  # starts the folders that waited, if any
         self.ctx.lib.invalidate()  # belt and braces: the store generation also changed
         self.refresh()
         report = getattr(self, "last_report", None)
         if report is not None:
             self.status_label.setText(self.last_report_text)
-        if self.pending_roots:
-            roots, self.pending_roots = self.pending_roots, []
-            QTimer.singleShot(0, lambda: self.index_folders(roots))
-        elif report is not None:
+        if not had_pending and report is not None:
             self.last_report = None
             self.indexingFinished.emit(report)
 
     # -- library actions -----------------------------------------------------------------------
+    def use_encoder(self, encoder: Any) -> None:
+        """Switch every later job and the GUI thread's Library to another hashing head (its codes
+        are already in the store), then show what the new codes say."""
+        from hashcore.library import Library
+
+        self.ctx.runner.encoder = encoder
+        old, self.ctx.lib = self.ctx.lib, Library(self.ctx.config, encoder=encoder)
+        old.invalidate()  # the old head's codes leave the process-wide cache
+        old.close()
+        self.refresh()
+        if self.similar.query is not None:
+            self.rerun_search()
+        if self.duplicates.result is not None:
+            self.find_duplicates()
+
     def choose_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Add a photo folder", str(Path.home()))
         if d:
@@ -771,8 +821,14 @@ class SettingsDialog(QDialog):
         home_row = QHBoxLayout()
         home_row.addWidget(self.home, 1)
         home_row.addWidget(browse)
+        self.auto_tag = QCheckBox("Tag new photos automatically after indexing")
+        self.auto_tag.setObjectName("autoTagSetting")
+        self.auto_tag.setToolTip("Read the keywords already in the files and add tags for what the model sees; "
+                                 "those are shown in grey italics, never as your own tags")
+        self.auto_tag.setChecked(win.auto_tag_enabled())
         form = QFormLayout(self)
         form.addRow("Code length:", self.bits)
+        form.addRow("Tags:", self.auto_tag)
         form.addRow("Thumbnail size:", self.edge)
         form.addRow("Data location:", home_row)
         note = QLabel("Code length and data location take effect the next time HashLens starts. "
@@ -793,5 +849,6 @@ class SettingsDialog(QDialog):
         s = self.win.settings
         s.setValue("bits", self.bits.currentData())
         s.setValue("dataHome", self.home.text().strip())
+        s.setValue("autoTag", self.auto_tag.isChecked())
         self.win.set_thumb_edge(int(self.edge.currentData()))
         s.sync()

@@ -52,10 +52,19 @@ class JobContext:
     def cancelled(self) -> bool:
         return self._job.cancel_event.is_set()
 
-    def library(self) -> Any:
+    @property
+    def config(self) -> Config | None:
+        return self._job.config
+
+    @property
+    def encoder(self) -> Any:
+        return self._job.encoder
+
+    def library(self, encoder: Any = None) -> Any:
+        """This job's own Library; `encoder` other than the window's one is for a model change."""
         from hashcore.library import Library
 
-        return Library(self._job.config, self._job.db_path, encoder=self._job.encoder)
+        return Library(self._job.config, self._job.db_path, encoder=encoder or self._job.encoder)
 
 
 class Job(QRunnable):
