@@ -248,33 +248,56 @@ def _keep_best(rows: np.ndarray, dist: np.ndarray, k: int, max_dist: int) -> _Pa
 
 
 class CodeIndex:
-    """Image ids and their codes in one contiguous array, searched by a back-end."""
+    """Image ids and their codes in one contiguous array, searched by a back-end.
+
+    Ids cost nothing when they are one unbroken run (a freshly indexed library: row i is photo
+    first + i), 4 bytes a photo as a sorted int32 array otherwise, never a dict (~100 bytes)."""
 
     def __init__(self, ids: np.ndarray, codes: np.ndarray, bits: int,
                  backend: Callable[[np.ndarray], SearchBackend] = best_scan) -> None:
         ids = np.asarray(ids, np.int64)
-        # int32 ids and a sorted copy instead of a dict: 8 bytes a photo, not ~100
-        self.ids = ids.astype(np.int32) if len(ids) and 0 <= ids.min() and ids.max() < 2**31 else ids
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         self.bits = bits
+        self.n = len(ids)
+        self.first: int | None = None
+        self.ids: np.ndarray | None = None
+        self._by_id: np.ndarray | None = None
+        if self.n and int(ids[-1]) - int(ids[0]) == self.n - 1 and bool(np.all(ids[1:] > ids[:-1])):
+            self.first = int(ids[0])
+        else:
+            self.ids = ids.astype(np.int32) if self.n and 0 <= ids.min() and ids.max() < 2**31 else ids
+            if not bool(np.all(self.ids[1:] > self.ids[:-1])):
+                self._by_id = np.argsort(self.ids, kind="stable")
         self.backend = backend(self.codes)
-        sorted_already = bool(np.all(self.ids[1:] > self.ids[:-1]))
-        self._by_id = None if sorted_already else np.argsort(self.ids, kind="stable")
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.n
+
+    def row_of(self, image_id: int) -> int | None:
+        if self.first is not None:
+            row = image_id - self.first
+            return row if 0 <= row < self.n else None
+        assert self.ids is not None
+        order = self.ids if self._by_id is None else self.ids[self._by_id]
+        at = int(np.searchsorted(order, image_id))
+        if at == len(order) or order[at] != image_id:
+            return None
+        return at if self._by_id is None else int(self._by_id[at])
 
     def code(self, image_id: int) -> np.ndarray | None:
-        order = self.ids if self._by_id is None else self.ids[self._by_id]
-        n = int(np.searchsorted(order, image_id))
-        if n == len(order) or order[n] != image_id:
-            return None
-        return self.codes[n if self._by_id is None else self._by_id[n]]
+        row = self.row_of(image_id)
+        return None if row is None else self.codes[row]
+
+    def image_ids(self, rows: np.ndarray) -> np.ndarray:
+        if self.first is not None:
+            return np.asarray(rows, np.int64) + self.first
+        assert self.ids is not None
+        return self.ids[rows]
 
     def topk(self, query: np.ndarray, k: int) -> list[tuple[int, int]]:
         rows, dist = self.backend.topk(query, k)
-        return [(int(self.ids[r]), int(d)) for r, d in zip(rows, dist, strict=True)]
+        return list(zip(self.image_ids(rows).tolist(), dist.tolist(), strict=True))
 
     def radius(self, query: np.ndarray, r: int) -> list[tuple[int, int]]:
         rows, dist = self.backend.radius(query, r)
-        return [(int(self.ids[x]), int(d)) for x, d in zip(rows, dist, strict=True)]
+        return list(zip(self.image_ids(rows).tolist(), dist.tolist(), strict=True))

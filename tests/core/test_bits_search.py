@@ -67,3 +67,18 @@ def test_pairs_within_equals_brute_force(bits, r):
     ii, jj = np.nonzero(np.triu(d <= r, k=1))
     expected = sorted(zip(ii.tolist(), jj.tolist(), strict=True))
     assert [tuple(p) for p in pairs_within(codes, bits, r).tolist()] == expected
+
+
+@pytest.mark.parametrize("ids", [np.arange(1000, 1050),  # one unbroken run: kept as a range
+                                 np.arange(1000, 1100, 2),  # gaps left by deleted photos
+                                 np.arange(1049, 999, -1)])  # not sorted
+def test_code_index_maps_rows_to_image_ids_however_ids_are_laid_out(ids):
+    codes = clustered_codes(50, 64, seed=5)
+    index = CodeIndex(ids, codes, 64)
+    ref = ReferenceSearch(codes)
+    rows, dist = ref.topk(codes[7], 5)
+    assert index.topk(codes[7], 5) == [(int(ids[r]), int(d)) for r, d in zip(rows, dist, strict=True)]
+    rows, dist = ref.radius(codes[3], 6)
+    assert index.radius(codes[3], 6) == [(int(ids[r]), int(d)) for r, d in zip(rows, dist, strict=True)]
+    assert np.array_equal(index.code(int(ids[7])), codes[7])
+    assert index.code(999) is None and index.code(5000) is None and index.code(1001 if ids[1] == 1002 else -1) is None
