@@ -239,14 +239,14 @@ def _train_library(args: argparse.Namespace, adapt: Any) -> int:
     if args.shipped:
         had = forget_library_head(cfg)
         with _library(args) as lib:
-            lib.indexer.refresh_codes()
+            lib.recode()
         _out(args, {"model": lib.encoder.name, "changed": had},
              f"using the shipped model {lib.encoder.name}" + ("" if had else " (it already was)"))
         return 0
     with _library(args) as lib:
         info, n = adapt(lib, args.method, args.seed, progress=Bar("learning", sys.stderr.isatty() and not args.json))
     with _library(args) as lib:  # reopened: the adapted head is now the library's default
-        recoded = lib.indexer.refresh_codes()
+        recoded = lib.recode()  # every code, not only missing ones: none may be left from an older head
     _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": n, "recoded": recoded},
          f"adapted {info.name} to this library's {n} photos; recomputed {recoded} codes from stored features")
     return 0
