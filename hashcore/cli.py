@@ -122,6 +122,8 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
+    from hashcore.tags import tag_counts, tag_label
+
     with _library(args) as lib:
         for i in args.ids:
             lib.store.image(i)  # NotFoundError: "no photo with id N"
@@ -131,10 +133,12 @@ def cmd_tag(args: argparse.Namespace) -> int:
             lib.store.remove_tags(args.ids, [args.tag])
         if args.action == "list" and args.ids:
             data: Any = {i: lib.store.tags_of(i) for i in args.ids}
-            text = "\n".join(f"{i}: {', '.join(t['tag'] for t in tags)}" for i, tags in data.items())
+            text = "\n".join(f"{i}: {', '.join(tag_label(t['tag'], t['source'], t['confidence']) for t in tags)}"
+                             for i, tags in data.items())
         else:
             data = dict(lib.store.all_tags())
-            text = "\n".join(f"{t} ({n})" for t, n in data.items()) or "no tags"
+            text = "\n".join(f"{t} ({n})" if not auto else f"{t} ({n}, +{auto} auto)" if n else f"{t} (auto, {auto})"
+                             for t, n, auto in tag_counts(lib)) or "no tags"
     _out(args, data, text)
     return 0
 

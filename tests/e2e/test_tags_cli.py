@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -46,3 +47,18 @@ def test_bad_tag_input_is_one_clear_line(db):
     assert missing.returncode == 1 and missing.stderr.strip() == "hashcore: no photo with id 424242"
     gone = hashcore(db, "suggest-tags", "424242")
     assert gone.returncode == 1 and "no photo with id 424242" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_tag_list_says_which_tags_a_person_did_not_write(db):
+    assert hashcore(db, "auto-tag").returncode == 0
+    cat_id = next(str(h["id"]) for h in json.loads(hashcore(db, "search", str(SAMPLES / "chelsea-cat.jpg"),
+                                                                  "-k", "1", "--json").stdout))
+    assert hashcore(db, "tag", "add", "chelsea", cat_id).returncode == 0
+    line = hashcore(db, "tag", "list", cat_id).stdout.strip()
+    auto = re.findall(r"([\w' -]+) \(auto, \d+%\)", line)
+    assert "cat" in [a.strip() for a in auto], line  # the model's tags say so, with a confidence
+    rest = re.sub(r"[\w' -]+ \(auto, \d+%\)(, )?", "", line.split(": ", 1)[1])
+    assert rest == "chelsea", line  # a person's tag, shown as written
+    listing = hashcore(db, "tag", "list").stdout.splitlines()
+    assert "chelsea (1)" in listing
+    assert "cat (auto, 1)" in listing, listing  # only the model tagged the cat "cat"
