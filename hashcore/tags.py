@@ -284,7 +284,7 @@ def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any =
          radius: int | None = None) -> list[Any]:
     from hashcore import bits as bitops
     from hashcore.library import Hit
-    from hashcore.search import NumpyScan
+    from hashcore.search import best_scan
     from hashcore.textenc import shared
 
     if mode not in ("any", "all"):
@@ -300,7 +300,7 @@ def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any =
     acts = [head.text_activations(e[None])[0] for e in shared().encode(tags)] if tags else []
     if like_act is not None:
         acts.append(like_act[0])
-    scan = NumpyScan(codes)
+    scan = best_scan(codes)
     dist = np.stack([scan.distances(bitops.pack((a > head.threshold)[None])[0]) for a in acts])
     combined = dist.max(0) if mode == "all" else dist.min(0)
     explicit = explicit_matches(lib, tags)
