@@ -66,7 +66,7 @@ def ship(args: argparse.Namespace) -> None:
     if args.unlabelled_fmnist:
         # unlabelled photos of another domain (Fashion-MNIST *train* split, labels never read):
         # only their features and the backbone's own probabilities are used
-        with np.load(CACHE / "fmnist_features_112.npz") as z:
+        with np.load(CACHE / f"fmnist_features_{args.size}.npz") as z:
             extra = z["features"][:60000:3].astype(np.float32)
         # the 1,209 real-photo views repeated so that they are not drowned by the 20,000 (with
         # the plain pool, "coffee" no longer finds the coffee photo in tests/core/test_tags.py)
@@ -202,7 +202,7 @@ def evaluate(args: argparse.Namespace) -> None:
     from hashcore.tags import multimodal_info
 
     t_start = time.time()
-    with np.load(CACHE / "fmnist_features_112.npz") as z:
+    with np.load(CACHE / f"fmnist_features_{args.size}.npz") as z:
         feats, labels = z["features"][60000:].astype(np.float32), z["labels"][60000:]
     fc = mm.classifier_weights()
     probs = mm.probs_from_features(feats, fc)
@@ -228,7 +228,7 @@ def evaluate(args: argparse.Namespace) -> None:
     real = np.load(CACHE / "train-photos.npz")["x"].astype(np.float32)
     if args.unlabelled_fmnist:  # the same pool as the shipped model, for a fair baseline (b)
         real = np.concatenate([np.repeat(real, args.real_repeat, 0),
-                               np.load(CACHE / "fmnist_features_112.npz")["features"][:60000:3].astype(np.float32)])
+                               np.load(CACHE / f"fmnist_features_{args.size}.npz")["features"][:60000:3].astype(np.float32)])
     vemb = embed(vocab.texts)
     xr, ty, (amap, scale) = cca_pairs_shipped(real, fc, vocab, vemb)
     base_cca = CcaItq(xr, ty)
@@ -285,6 +285,8 @@ def main() -> None:  # noqa: D103
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--learn-steps", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--size", type=int, default=112,
+                    help="Fashion-MNIST features extracted at this size (bench/eval_features.py --size N)")
     ap.add_argument("--unlabelled-fmnist", action="store_true",
                     help="add 20,000 unlabelled Fashion-MNIST train-split photos to the pool (ship: the "
                          "model's; eval: baseline (b)'s, for a fair comparison)")
