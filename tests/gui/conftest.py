@@ -129,6 +129,32 @@ def count_photos(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*.jpg"))
 
 
+class LoopWatch:
+    """Ticks every 10 ms on the GUI thread and records the gaps: a blocked event loop shows up as a
+    long gap (a test asserts the longest stays short while a job runs)."""
+
+    def __init__(self) -> None:
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        self._clock = time.monotonic
+        self.gaps: list[float] = []
+        self._last = self._clock()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(10)
+
+    def _tick(self) -> None:
+        now = self._clock()
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        return self.gaps
+
+
 def answer_dialog(qtbot, name: str, button_prefix: str, seen: list[str]) -> Callable[[], None]:  # noqa: ANN001
     """Click a button of the modal dialog called `name` when it opens; its text goes to `seen`."""
     from PySide6.QtCore import QTimer

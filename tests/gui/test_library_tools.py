@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from app.jobs import AdaptOptions
-from tests.gui.conftest import answer_dialog, count_photos
+from tests.gui.conftest import LoopWatch, answer_dialog, count_photos
 from tests.photos import SAMPLES
 
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -126,17 +125,7 @@ def test_adapt_to_my_library_and_back(qtbot, indexed, photos) -> None:  # noqa: 
     assert not win.progress.isVisible() and win.ctx.lib.encoder.name == shipped_name
     assert not (win.ctx.config.home / "models" / "manifest.json").exists()
 
-    gaps: list[float] = []
-    last = [time.monotonic()]
-
-    def tick() -> None:
-        now = time.monotonic()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(10)
+    watch = LoopWatch()
     seen.clear()
     answer_dialog(qtbot, "confirmAdapt", "Adapt to", seen)
     with qtbot.waitSignal(win.modelChanged, timeout=180_000) as sig:
@@ -144,7 +133,7 @@ def test_adapt_to_my_library_and_back(qtbot, indexed, photos) -> None:  # noqa: 
         qtbot.waitUntil(lambda: win.progress.isVisible() and "Learning" in win.progress_label.text(),
                         timeout=20_000)
         assert win.cancel_btn.isEnabled()
-    timer.stop()
+    gaps = watch.stop()
     assert f"learns from 16 of your {total} photos" in seen[0] and "replaces" in seen[0]
     assert max(gaps) < 0.75, f"GUI froze for {max(gaps):.2f} s"
     change = sig.args[0]

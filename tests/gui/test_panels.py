@@ -5,7 +5,6 @@ and the window remembering itself."""
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
@@ -13,7 +12,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from hashcore.store import Store
-from tests.gui.conftest import count_photos
+from tests.gui.conftest import LoopWatch, count_photos
 
 
 def many_photos(dest: Path, n: int = 160) -> Path:
@@ -32,17 +31,7 @@ def many_photos(dest: Path, n: int = 160) -> Path:
 
 def test_indexing_shows_progress_stays_responsive_and_cancels(qtbot, window, tmp_path) -> None:  # noqa: ANN001
     photos = many_photos(tmp_path / "big")
-    gaps: list[float] = []
-    last = [time.monotonic()]
-
-    def tick() -> None:
-        now = time.monotonic()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(10)
+    watch = LoopWatch()
     window.index_folders([str(photos)])
     assert window.progress.isVisible() and window.cancel_btn.isVisible()
     qtbot.waitUntil(lambda: window.progress.value() >= 2, timeout=60_000)
@@ -51,7 +40,7 @@ def test_indexing_shows_progress_stays_responsive_and_cancels(qtbot, window, tmp
     assert "left" in window.progress_label.text()
     with qtbot.waitSignal(window.indexingFinished, timeout=60_000) as sig:
         qtbot.mouseClick(window.cancel_btn, Qt.MouseButton.LeftButton)
-    timer.stop()
+    gaps = watch.stop()
     report = sig.args[0]
     assert report.cancelled and 0 < report.indexed < count_photos(photos)
     assert "cancelled" in window.status_label.text()
