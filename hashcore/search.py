@@ -62,12 +62,15 @@ class NumpyScan:
     Blocks of different row ranges run in parallel threads (NumPy releases the GIL in its loops).
     """
 
-    def __init__(self, codes: np.ndarray, threads: int | None = None) -> None:
+    def __init__(self, codes: np.ndarray, threads: int | None = None,
+                 min_rows_per_thread: int = 2 * BLOCK_ROWS) -> None:
+        """min_rows_per_thread: below it a second thread costs more than it saves."""
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         if self.codes.ndim != 2:
             raise ValueError("codes must be a 2-D (N, words) uint64 array")
         self.max_dist = self.codes.shape[1] * 64
         self.threads = max(1, threads if threads is not None else min(os.cpu_count() or 1, 8))
+        self.min_rows_per_thread = max(1, min_rows_per_thread)
 
     def distances(self, query: np.ndarray) -> np.ndarray:
         """Every row's distance to the query (int32, N): for callers that need them all."""
@@ -98,7 +101,7 @@ class NumpyScan:
     def _parallel(self, work: Callable[[int, int], _Pair]) -> list[_Pair]:
         """Run work(start, stop) over row ranges, one per thread when there is enough to share."""
         n = len(self.codes)
-        parts = min(self.threads, max(1, n // (2 * BLOCK_ROWS)))
+        parts = min(self.threads, max(1, n // self.min_rows_per_thread))
         if parts == 1:
             return [work(0, n)]
         edges = [n * i // parts for i in range(parts + 1)]
@@ -138,39 +141,19 @@ class CompiledScan(NumpyScan):
     all cores (ctypes releases the GIL). Only usable where `kernels.available()`."""
 
     def __init__(self, codes: np.ndarray, threads: int | None = None, min_rows_per_thread: int = 1 << 16) -> None:
-        """min_rows_per_thread: below it a second thread costs more than it saves."""
         if not kernels.available():
             raise RuntimeError("the compiled kernels are not built; use NumpyScan")
-        super().__init__(codes, threads)
-        self.min_rows_per_thread = max(1, min_rows_per_thread)
+        super().__init__(codes, threads, min_rows_per_thread)
 
     def distances(self, query: np.ndarray) -> np.ndarray:
         return kernels.scan_distances(self.codes, _query(query, self.codes.shape[1]))
 
-    def topk(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = min(k, len(self.codes))
-        if k <= 0:
-            return _EMPTY
-        q = _query(query, self.codes.shape[1])
-        parts = self._ranges(lambda a, b: kernels.scan_topk(self.codes[a:b], q, k, a))
-        rows = np.concatenate([p[0] for p in parts])
-        dist = np.concatenate([p[1] for p in parts])
-        # each range's rows come back in row order, so ties are already ordered for _keep_best
-        return _order(*_keep_best(rows, dist, k, self.max_dist))
+    def _topk_range(self, q: np.ndarray, k: int, start: int, stop: int) -> _Pair:
+        # rows come back in row order, so ties are already ordered for _keep_best
+        return kernels.scan_topk(self.codes[start:stop], q, k, start)
 
-    def radius(self, query: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-        q = _query(query, self.codes.shape[1])
-        parts = self._ranges(lambda a, b: kernels.scan_radius(self.codes[a:b], q, r, a))
-        return _order(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
-
-    def _ranges(self, work: Callable[[int, int], _Pair]) -> list[_Pair]:
-        n = len(self.codes)
-        parts = min(self.threads, max(1, n // self.min_rows_per_thread))
-        if parts == 1:
-            return [work(0, n)]
-        edges = [n * i // parts for i in range(parts + 1)]
-        futures = [_pool(self.threads).submit(work, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        return [f.result() for f in futures]
+    def _radius_range(self, q: np.ndarray, r: int, start: int, stop: int) -> _Pair:
+        return kernels.scan_radius(self.codes[start:stop], q, r, start)
 
 
 def best_scan(codes: np.ndarray, threads: int | None = None) -> NumpyScan:
@@ -261,13 +244,17 @@ class CodeIndex:
         self.n = len(ids)
         self.first: int | None = None
         self.ids: np.ndarray | None = None
-        self._by_id: np.ndarray | None = None
+        self._by_id: np.ndarray | None = None  # row order of the ids sorted, when they are not
+        self._sorted_ids: np.ndarray | None = None
         if self.n and int(ids[-1]) - int(ids[0]) == self.n - 1 and bool(np.all(ids[1:] > ids[:-1])):
             self.first = int(ids[0])
         else:
             self.ids = ids.astype(np.int32) if self.n and 0 <= ids.min() and ids.max() < 2**31 else ids
-            if not bool(np.all(self.ids[1:] > self.ids[:-1])):
+            if bool(np.all(self.ids[1:] > self.ids[:-1])):
+                self._sorted_ids = self.ids
+            else:
                 self._by_id = np.argsort(self.ids, kind="stable")
+                self._sorted_ids = self.ids[self._by_id]  # once, not per lookup
         self.backend = backend(self.codes)
 
     def __len__(self) -> int:
@@ -277,8 +264,8 @@ class CodeIndex:
         if self.first is not None:
             row = image_id - self.first
             return row if 0 <= row < self.n else None
-        assert self.ids is not None
-        order = self.ids if self._by_id is None else self.ids[self._by_id]
+        order = self._sorted_ids
+        assert order is not None
         at = int(np.searchsorted(order, image_id))
         if at == len(order) or order[at] != image_id:
             return None
