@@ -73,6 +73,8 @@ class TagsPanel(QWidget):
         self.tag_list = QListWidget()
         self.tag_list.setObjectName("tagList")
         self.tag_list.setStyleSheet("QListWidget::item { padding: 3px 2px; }")
+        self.tag_list.setWordWrap(True)  # the "Automatic tags (...)" heading is wider than the panel
+        self.tag_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.tag_list.currentItemChanged.connect(self._tag_chosen)
         self.tag_edit = QLineEdit()
         self.tag_edit.setObjectName("tagEdit")
