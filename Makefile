@@ -31,8 +31,7 @@ lint: $(STAMP)
 eval: $(STAMP)
 	test -f .cache/fmnist_features_224.npz || $(PY) bench/eval_features.py --size 224 --threads 2
 	$(PY) -m hashcore.evaluate --size 224 --bits 16 32 48 64 --out docs
-	test -f .cache/fmnist_features_112.npz || $(PY) bench/eval_features.py --size 112 --threads 2
-	$(PY) bench/eval_tags.py eval --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
+	$(PY) bench/eval_tags.py eval --size 224 --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

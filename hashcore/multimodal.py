@@ -19,8 +19,12 @@ The shipped model is trained without any labelled photos: the image tower first 
 space of the backbone's class logits (real-photo logits, and the same logits with one class made
 confident so that every class is seen), then the backbone's own classifier layer is folded into
 the tower's first layer, so that the shipped tower is an ordinary ISTA encoder over 1280-d
-features. Learning from the user starts from that model and continues on the library's stored
-features, its probabilities and the user's tags; no photo is decoded again.
+features. The tower over logits is kept in the file too (limg_W, limg_bias, logit_scale).
+
+Learning from the user starts from that model and continues, in logit space, on the library's
+stored features, its probabilities and the user's tags (no photo is decoded again), then folds
+again. The everyday words nearest in meaning to a user's tag join the text side with soft
+concept weights (`words_near_tags`), so that synonyms of a new tag land where it lands.
 """
 
 from __future__ import annotations
@@ -152,8 +156,9 @@ class TrainSet:
     q: np.ndarray  # (N, K) soft concept membership of each photo
     labelled: np.ndarray  # (N,) bool: the photo carries at least one user tag
     text_emb: np.ndarray  # (T, 384)
-    text_concepts: np.ndarray  # (T, K) 0/1
+    text_concepts: np.ndarray  # (T, K) 0/1 for named concepts, soft weights for bridged words
     user_cols: np.ndarray  # (K,) bool: column is a user tag
+    text_soft: np.ndarray | None = None  # (T,) bool: row holds soft weights (a bridged word)
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,8 @@ class TrainParams:
     w_img: float = 0.5
     w_txt: float = 0.5
     unlabelled_neg: float = 0.05
+    synth_share: float = 0.5  # share of each image batch that is synthetic (shipped model)
+    temperature: float = 0.5  # photo membership = ImageNet probabilities sharpened by this
     seed: int = 0
 
 
@@ -187,9 +194,23 @@ def pair_loss(h1: Any, h2: Any, s: Any, w: Any, lam: float, margin: float) -> An
 
 
 def _positive_texts(ts: TrainSet) -> list[np.ndarray]:
-    """For each concept, the texts that name it (to sample a matching text for a photo)."""
+    """For each concept, the texts that name it, or mostly mean it (to sample a matching text
+    for a photo)."""
     tc = ts.text_concepts
-    return [np.flatnonzero(tc[:, k]) for k in range(tc.shape[1])]
+    return [np.flatnonzero(tc[:, k] >= 0.5) for k in range(tc.shape[1])]
+
+
+def text_similarity(ct: Any, soft: Any) -> Any:
+    """Text-text similarity: two named texts are similar when they share a concept; a bridged
+    word is as similar to another text as their concept weights are (cosine)."""
+    import torch
+
+    hard = ((ct @ ct.T) > 0).float()
+    if not bool(soft.any()):
+        return hard
+    cn = torch.nn.functional.normalize(ct, dim=1)
+    either = (soft[:, None] | soft[None, :])
+    return torch.where(either, cn @ cn.T, hard)
 
 
 def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | None = None,
@@ -208,6 +229,7 @@ def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | Non
         std = np.maximum(ts.text_emb.std(0), 1e-3).astype(np.float32)
     temb = torch.from_numpy(((ts.text_emb - mean) / std).astype(np.float32))
     tcon = torch.from_numpy(ts.text_concepts.astype(np.float32))
+    tsoft = torch.from_numpy(ts.text_soft if ts.text_soft is not None else np.zeros(len(temb), bool))
     q = torch.from_numpy(ts.q.astype(np.float32))
     user = torch.from_numpy(ts.user_cols)
     img = build_ista_encoder(x.shape[1], p.bits, p.layers, p.beta)
@@ -222,7 +244,7 @@ def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | Non
     for step in range(p.steps):
         if cancel is not None and cancel():
             raise Cancelled("training cancelled")
-        xb, qb, labb = _image_batch(ts, x, q, rng, p.batch, lab_idx, synth)
+        xb, qb, labb = _image_batch(ts, x, q, rng, p.batch, lab_idx, synth, p.synth_share)
         tb = _text_batch(qb, pos_texts, rng, p.text_batch, len(temb))
         hx, hy = img(xb), txt(temb[tb])
         ct = tcon[tb]
@@ -243,7 +265,7 @@ def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | Non
         iu = torch.triu_indices(len(xb), len(xb), offset=1)
         loss = loss + p.w_img * pair_loss(hx[iu[0]], hx[iu[1]], s_xx[iu[0], iu[1]],
                                           torch.ones(iu.shape[1]), p.lam, p.margin)
-        s_yy = ((ct @ ct.T) > 0).float()
+        s_yy = text_similarity(ct, tsoft[tb])
         ju = torch.triu_indices(len(tb), len(tb), offset=1)
         loss = loss + p.w_txt * pair_loss(hy[ju[0]], hy[ju[1]], s_yy[ju[0], ju[1]],
                                           torch.ones(ju.shape[1]), p.lam, p.margin)
@@ -253,7 +275,7 @@ def train_towers(ts: TrainSet, p: TrainParams, init: dict[str, np.ndarray] | Non
         opt.step()
         sched.step()
         if progress is not None and (step % 50 == 0 or step == p.steps - 1):
-            progress(step + 1, p.steps, f"training tag model, loss {float(loss):.3f}")
+            progress(step + 1, p.steps, f"training tag model, loss {float(loss.detach()):.3f}")
     return {**export_ista(img, "img_"), **export_ista(txt, "txt_"), "txt_mean": mean, "txt_std": std}
 
 
@@ -268,11 +290,11 @@ def _load_ista(enc: Any, state: dict[str, np.ndarray], prefix: str) -> None:
 
 
 def _image_batch(ts: TrainSet, x: Any, q: Any, rng: np.random.Generator, n: int, lab_idx: np.ndarray,
-                 synth: Any) -> tuple[Any, Any, Any]:
+                 synth: Any, synth_share: float = 0.5) -> tuple[Any, Any, Any]:
     """Real photos (half of them tagged ones when there are any), plus synthetic ones if given."""
     import torch
 
-    n_syn = n // 2 if synth is not None else 0
+    n_syn = int(n * synth_share) if synth is not None else 0
     n_lab = min(len(lab_idx), (n - n_syn) // 2) if len(lab_idx) else 0
     idx = np.concatenate([rng.choice(lab_idx, n_lab) if n_lab else np.zeros(0, np.int64),
                           rng.integers(0, len(ts.x), n - n_syn - n_lab)])
@@ -309,7 +331,7 @@ def logit_map(fc: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray
     return w, b
 
 
-def synthetic_logits(real: np.ndarray, scale: float) -> Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]:
+def synthetic_logits(real: np.ndarray, scale: float, temperature: float = 0.5) -> Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]:
     """Real-photo logits with one random class made confident (probability 0.3-0.95), so that
     the image tower sees every ImageNet class although no labelled photo is used."""
 
@@ -324,7 +346,7 @@ def synthetic_logits(real: np.ndarray, scale: float) -> Callable[[np.random.Gene
         base[rows, cls] = lse + np.log(target / (1 - target))
         p = np.exp(base - base.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
-        return (base / scale).astype(np.float32), sharpen(p).astype(np.float32)
+        return (base / scale).astype(np.float32), sharpen(p, temperature).astype(np.float32)
 
     return draw
 
@@ -347,13 +369,17 @@ def train_shipped(real_features: np.ndarray, vocab: Vocabulary, text_emb: np.nda
     amap = logit_map(fc)
     logits = np.asarray(real_features, np.float32) @ amap[0] + amap[1]
     scale = float(logits.std())
-    q = sharpen(probs_from_features(real_features, fc))
+    q = sharpen(probs_from_features(real_features, fc), params.temperature)
     tcon = np.zeros((len(vocab.texts), N_CLASSES), np.float32)
     for t, cs in enumerate(vocab.concepts):
         tcon[t, list(cs)] = 1
     ts = TrainSet((logits / scale).astype(np.float32), q.astype(np.float32), np.zeros(len(q), bool),
                   text_emb.astype(np.float32), tcon, np.zeros(N_CLASSES, bool))
-    state = train_towers(ts, params, synth=synthetic_logits(logits, scale), progress=progress)
+    state = train_towers(ts, params, synth=synthetic_logits(logits, scale, params.temperature), progress=progress)
+    # the tower over logits stays in the file: learning from tags continues from it (a tower over
+    # raw 1280-d features would need a far smaller step size)
+    state["limg_W"], state["limg_bias"] = state["img_W"].copy(), state["img_bias"].copy()
+    state["logit_scale"] = np.array(scale, np.float32)
     fold_image_tower(state, amap, scale)
     concepts = [[str(c) for c in cs] for cs in vocab.concepts]
     state.update(vocab_state(vocab.texts, concepts, text_emb))
@@ -365,18 +391,46 @@ def train_shipped(real_features: np.ndarray, vocab: Vocabulary, text_emb: np.nda
 # --- learning from the user's tags -------------------------------------------------------------
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
+
+
+def words_near_tags(word_emb: np.ndarray, text_emb: np.ndarray, text_rows: np.ndarray, is_user: np.ndarray,
+                    min_cos: float = 0.45, temp: float = 0.05, top: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """The words whose nearest named text (by MiniLM cosine) is one of the user's tags, each with
+    soft concept weights: a softmax over its `top` nearest texts of cosine / temp, spread over
+    those texts' concepts. The bridge of baseline (a), extended to the user's own concepts."""
+    wu = _unit(word_emb)
+    near_user = (wu @ _unit(text_emb[is_user]).T).max(1) >= min_cos
+    wu, w_emb = wu[near_user], word_emb[near_user]
+    cos = wu @ _unit(text_emb).T
+    keep = is_user[cos.argmax(1)] & (cos.max(1) < 0.999)  # nearest is a user tag, and not that tag
+    cos, w_emb = cos[keep], w_emb[keep]
+    idx = np.argsort(-cos, 1)[:, :top]
+    c = np.take_along_axis(cos, idx, 1)
+    w = np.exp((c - c[:, :1]) / temp)
+    w /= w.sum(1, keepdims=True)
+    rows = np.einsum("wt,wtk->wk", w, text_rows[idx])
+    return w_emb.astype(np.float32), np.minimum(rows, 1).astype(np.float32)
+
+
 def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.ndarray,
                     photo_tags: list[list[str]], tag_emb: dict[str, np.ndarray], params: TrainParams,
-                    progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> MultimodalSparseHash:
+                    progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                    words: np.ndarray | None = None) -> MultimodalSparseHash:
     """Fine-tune both towers on a library: its photos' stored features and probabilities, and the
     tags people gave some of them (`photo_tags[i]`, normalised texts; `tag_emb` their MiniLM
-    vectors). The user's tags become new concepts and new vocabulary for suggestions."""
+    vectors). The user's tags become new concepts and new vocabulary for suggestions.
+
+    `words` (MiniLM vectors of everyday words, `textenc.word_vectors`): the words whose meaning
+    is closest to one of the user's tags are trained to land where that tag lands, so that
+    "pants" finds what was tagged "trouser" (see `words_near_tags`)."""
     vtexts, vconcepts = base.vocab()
     user_tags = sorted(tag_emb)
     col = {t: N_CLASSES + j for j, t in enumerate(user_tags)}
     k = N_CLASSES + len(user_tags)
     q = np.zeros((len(features), k), np.float32)
-    q[:, :N_CLASSES] = sharpen(probs)
+    q[:, :N_CLASSES] = sharpen(probs, params.temperature)
     labelled = np.zeros(len(features), bool)
     for i, tags in enumerate(photo_tags):
         for t in tags:
@@ -401,10 +455,25 @@ def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.
             tcon[n, col[c[2:]] if c.startswith("u:") else int(c)] = 1
     user_cols = np.zeros(k, bool)
     user_cols[N_CLASSES:] = True
-    ts = TrainSet(np.asarray(features, np.float32), q, labelled, emb, tcon, user_cols)
+    soft = np.zeros(len(texts), bool)
+    if words is not None and len(words):
+        is_user = tcon[:, N_CLASSES:].sum(1) > 0
+        w_emb, w_rows = words_near_tags(np.asarray(words, np.float32), emb, tcon, is_user)
+        emb, tcon = np.concatenate([emb, w_emb]), np.concatenate([tcon, w_rows])
+        soft = np.concatenate([soft, np.ones(len(w_emb), bool)])
     init = {key: v for key, v in base.state.items() if key.startswith(("img_", "txt_"))}
+    x = np.asarray(features, np.float32)
+    if "limg_W" in base.state:  # continue in logit space, then fold again
+        amap, scale = logit_map(classifier_weights()), float(base.state["logit_scale"])
+        x = ((x @ amap[0] + amap[1]) / scale).astype(np.float32)
+        init["img_W"], init["img_bias"] = base.state["limg_W"], base.state["limg_bias"]
+    ts = TrainSet(x, q, labelled, emb, tcon, user_cols, soft)
     state = train_towers(ts, params, init=init, progress=progress, cancel=cancel)
-    state.update(vocab_state(texts, concepts, emb))
+    if "limg_W" in base.state:
+        state["limg_W"], state["limg_bias"] = state["img_W"].copy(), state["img_bias"].copy()
+        state["logit_scale"] = base.state["logit_scale"]
+        fold_image_tower(state, amap, scale)
+    state.update(vocab_state(texts, concepts, emb[:len(texts)]))
     head = MultimodalSparseHash(params.bits, **{**base.params, "user_tags": user_tags})
     head.state = state
     return head

@@ -433,7 +433,7 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
         learn_from_tags,
         probs_from_features,
     )
-    from hashcore.textenc import shared
+    from hashcore.textenc import shared, word_vectors
 
     ids, feats = lib.store.features()
     pos = {int(i): n for n, i in enumerate(ids)}
@@ -453,8 +453,9 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
     tag_emb = dict(zip(usable, shared().encode(usable), strict=True))
     base_info = multimodal_info(lib.config.models_dir)
     base = load_head(base_info.path, base_info.sha256)
+    words = word_vectors(Path(lib.config.cache_dir), progress, cancel)
     params = TrainParams(bits=base.bits, steps=steps)
-    head = learn_from_tags(base, feats, probs, photo_tags, tag_emb, params, progress, cancel)
+    head = learn_from_tags(base, feats, probs, photo_tags, tag_emb, params, progress, cancel, words=words)
     out_dir = Path(lib.config.home) / "models"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{USER_MODEL}.npz"
