@@ -79,9 +79,10 @@ def everyday_words() -> list[str]:
 
 def word_vectors(cache_dir: Path, progress: Any = None, cancel: Any = None, chunk: int = 2048) -> np.ndarray:
     """MiniLM vectors of `everyday_words()`, (W, 384) float32, embedded once (about 30 s on two
-    cores) and kept in `cache_dir` as float16."""
+    cores) and kept in `cache_dir` as float16, under a name tied to the text model's weights."""
     words = everyday_words()
-    path = cache_dir / "word-vectors.npy"
+    stamp = (model_dir() / "model.safetensors").stat().st_size
+    path = cache_dir / f"word-vectors-{stamp}.npy"
     if path.is_file():
         try:
             cached = np.load(path, allow_pickle=False)
@@ -99,7 +100,7 @@ def word_vectors(cache_dir: Path, progress: Any = None, cancel: Any = None, chun
                                                convert_to_numpy=True, show_progress_bar=False), np.float32))
     vecs = np.concatenate(parts)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("word-vectors.tmp.npy")
+    tmp = path.with_name(f"word-vectors-{stamp}.tmp.npy")
     np.save(tmp, vecs.astype(np.float16))
     os.replace(tmp, path)
     return vecs
