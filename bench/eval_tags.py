@@ -251,9 +251,10 @@ def evaluate(args: argparse.Namespace) -> None:
     params = mm.TrainParams(steps=args.learn_steps, seed=args.seed)
     words = everyday_words()
     if args.exclude_query_words:  # ablation: the query texts themselves are never trained on
-        words = [w for w in words if w not in set(q_texts)]
+        query_set = set(q_texts)
+        words = [w for w in words if w not in query_set]
     t0 = time.time()
-    learned = mm.learn_from_tags(head, feats, probs, photo_tags, tag_emb, params, progress=progress,
+    learned = mm.learn_from_tags(head, feats, fc, photo_tags, tag_emb, params, progress=progress,
                                  words=embed(words) if args.words else None)
     secs = time.time() - t0
     sys.stderr.write("\n")

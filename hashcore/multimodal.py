@@ -352,7 +352,11 @@ def synthetic_logits(real: np.ndarray, scale: float, temperature: float = 0.5) -
 
 
 def fold_image_tower(state: dict[str, np.ndarray], amap: tuple[np.ndarray, np.ndarray], scale: float) -> None:
-    """Image tower trained on logits/scale -> the same tower over raw features."""
+    """Image tower trained on logits/scale -> the same tower over raw features. The tower over
+    logits stays in the state (limg_W, limg_bias, logit_scale): learning from tags continues
+    from it, since a tower over raw 1280-d features would need a far smaller step size."""
+    state["limg_W"], state["limg_bias"] = state["img_W"].copy(), state["img_bias"].copy()
+    state["logit_scale"] = np.array(scale, np.float32)
     w = state["img_W"]  # (1000, bits)
     state["img_W"] = ((amap[0] / scale) @ w).astype(np.float32)
     state["img_bias"] = ((amap[1] / scale) @ w + state["img_bias"]).astype(np.float32)
@@ -376,10 +380,6 @@ def train_shipped(real_features: np.ndarray, vocab: Vocabulary, text_emb: np.nda
     ts = TrainSet((logits / scale).astype(np.float32), q.astype(np.float32), np.zeros(len(q), bool),
                   text_emb.astype(np.float32), tcon, np.zeros(N_CLASSES, bool))
     state = train_towers(ts, params, synth=synthetic_logits(logits, scale, params.temperature), progress=progress)
-    # the tower over logits stays in the file: learning from tags continues from it (a tower over
-    # raw 1280-d features would need a far smaller step size)
-    state["limg_W"], state["limg_bias"] = state["img_W"].copy(), state["img_bias"].copy()
-    state["logit_scale"] = np.array(scale, np.float32)
     fold_image_tower(state, amap, scale)
     concepts = [[str(c) for c in cs] for cs in vocab.concepts]
     state.update(vocab_state(vocab.texts, concepts, text_emb))
@@ -414,12 +414,13 @@ def words_near_tags(word_emb: np.ndarray, text_emb: np.ndarray, text_rows: np.nd
     return w_emb.astype(np.float32), np.minimum(rows, 1).astype(np.float32)
 
 
-def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.ndarray,
+def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, fc: tuple[np.ndarray, np.ndarray],
                     photo_tags: list[list[str]], tag_emb: dict[str, np.ndarray], params: TrainParams,
                     progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                     words: np.ndarray | None = None) -> MultimodalSparseHash:
-    """Fine-tune both towers on a library: its photos' stored features and probabilities, and the
-    tags people gave some of them (`photo_tags[i]`, normalised texts; `tag_emb` their MiniLM
+    """Fine-tune both towers on a library: its photos' stored features (with `fc`, the backbone's
+    classifier, `classifier_weights()`, for their probabilities and logits), and the tags people
+    gave some of them (`photo_tags[i]`, normalised texts; `tag_emb` their MiniLM
     vectors). The user's tags become new concepts and new vocabulary for suggestions.
 
     `words` (MiniLM vectors of everyday words, `textenc.word_vectors`): the words whose meaning
@@ -430,7 +431,7 @@ def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.
     col = {t: N_CLASSES + j for j, t in enumerate(user_tags)}
     k = N_CLASSES + len(user_tags)
     q = np.zeros((len(features), k), np.float32)
-    q[:, :N_CLASSES] = sharpen(probs, params.temperature)
+    q[:, :N_CLASSES] = sharpen(probs_from_features(features, fc), params.temperature)
     labelled = np.zeros(len(features), bool)
     for i, tags in enumerate(photo_tags):
         for t in tags:
@@ -464,14 +465,12 @@ def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, probs: np.
     init = {key: v for key, v in base.state.items() if key.startswith(("img_", "txt_"))}
     x = np.asarray(features, np.float32)
     if "limg_W" in base.state:  # continue in logit space, then fold again
-        amap, scale = logit_map(classifier_weights()), float(base.state["logit_scale"])
+        amap, scale = logit_map(fc), float(base.state["logit_scale"])
         x = ((x @ amap[0] + amap[1]) / scale).astype(np.float32)
         init["img_W"], init["img_bias"] = base.state["limg_W"], base.state["limg_bias"]
     ts = TrainSet(x, q, labelled, emb, tcon, user_cols, soft)
     state = train_towers(ts, params, init=init, progress=progress, cancel=cancel)
     if "limg_W" in base.state:
-        state["limg_W"], state["limg_bias"] = state["img_W"].copy(), state["img_bias"].copy()
-        state["logit_scale"] = base.state["logit_scale"]
         fold_image_tower(state, amap, scale)
     state.update(vocab_state(texts, concepts, emb[:len(texts)]))
     head = MultimodalSparseHash(params.bits, **{**base.params, "user_tags": user_tags})

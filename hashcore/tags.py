@@ -427,12 +427,7 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
     import time
 
     from hashcore.methods import load_head
-    from hashcore.multimodal import (
-        TrainParams,
-        classifier_weights,
-        learn_from_tags,
-        probs_from_features,
-    )
+    from hashcore.multimodal import TrainParams, classifier_weights, learn_from_tags
     from hashcore.textenc import shared, word_vectors
 
     ids, feats = lib.store.features()
@@ -449,13 +444,13 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
     if not usable:
         raise HashLensError(f"no tag is on {min_photos} or more photos yet; tag a few photos first")
     t0 = time.monotonic()
-    probs = probs_from_features(feats, classifier_weights())
+    fc = classifier_weights()
     tag_emb = dict(zip(usable, shared().encode(usable), strict=True))
     base_info = multimodal_info(lib.config.models_dir)
     base = load_head(base_info.path, base_info.sha256)
     words = word_vectors(Path(lib.config.cache_dir), progress, cancel)
     params = TrainParams(bits=base.bits, steps=steps)
-    head = learn_from_tags(base, feats, probs, photo_tags, tag_emb, params, progress, cancel, words=words)
+    head = learn_from_tags(base, feats, fc, photo_tags, tag_emb, params, progress, cancel, words=words)
     out_dir = Path(lib.config.home) / "models"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{USER_MODEL}.npz"
