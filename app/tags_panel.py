@@ -1,8 +1,8 @@
 """Tags: add and remove tags on the selected photos, and filter the grid by tag.
 
-The box at the top of the sidebar is where searching by meaning goes (issue 5: a text tag
-matched against photos nobody tagged, through the multimodal model). Until that engine exists it
-is shown disabled with an explanation; `set_semantic_search(fn)` switches it on.
+The box at the top of the sidebar searches by meaning (a text tag matched against photos nobody
+tagged, through the multimodal model). It stays disabled until the window hands it a search
+function with `set_semantic_search(fn)`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Tag -> image search: train the shipped multimodal SparseHash model, and evaluate it.
 
     python bench/eval_tags.py ship --unlabelled-fmnist --real-repeat 10 --steps 1200
-                                        # trains resources/models/multimodal-64.npz (the shipped one)
+                                        # trains resources/models/multimodal-256.npz (the shipped one)
     python bench/eval_tags.py eval --size 224 --learn-steps 400
                                         # Fashion-MNIST mAP table, docs/results_tags.md
 
@@ -75,12 +75,13 @@ def ship(args: argparse.Namespace) -> None:
         # the plain pool, "coffee" no longer finds the coffee photo in tests/core/test_tags.py)
         real = np.concatenate([np.repeat(real, args.real_repeat, 0), extra])
     fc = mm.classifier_weights()
-    params = mm.TrainParams(steps=args.steps, seed=args.seed)
+    params = mm.TrainParams(steps=args.steps, seed=args.seed, blocks=args.blocks)
     t0 = time.time()
     head = mm.train_shipped(real, vocab, emb, params, fc, progress=progress)
-    out = ROOT / "resources" / "models" / "multimodal-64.npz"
+    name = f"multimodal-{head.bits}"
+    out = ROOT / "resources" / "models" / f"{name}.npz"
     sha = head.save(out)
-    record_multimodal(HeadInfo("multimodal-64", out, head.method, head.bits, sha), out.parent)
+    record_multimodal(HeadInfo(name, out, head.method, head.bits, sha), out.parent)
     sys.stdout.write(f"\ntrained in {time.time() - t0:.0f}s -> {out} sha256 {sha[:12]}\n")
 
 
@@ -180,24 +181,23 @@ class CcaItq:
 
 
 def cca_pairs_shipped(real: np.ndarray, fc: tuple[np.ndarray, np.ndarray], vocab: mm.Vocabulary,
-                      emb: np.ndarray, n: int = 40000) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """The shipped model's training data as (logits, text vector) pairs: each photo (real or
-    synthetic) paired with a text naming its most likely class."""
+                      emb: np.ndarray, n: int = 40000) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The shipped model's training data as (standardised logits, text vector) pairs: each photo
+    (real or synthetic) paired with a text naming its most likely class."""
     amap = mm.logit_map(fc)
     logits = real @ amap[0] + amap[1]
-    scale = float(logits.std())
-    draw = mm.synthetic_logits(logits, scale)
+    draw = mm.synthetic_logits(logits)
     rng = np.random.default_rng(0)
     xs, qs = draw(rng, n)
-    xr = np.concatenate([logits / scale, xs])
-    qr = np.concatenate([mm.sharpen(mm.probs_from_features(real, fc)), qs])
+    xr = np.concatenate([mm.standardise(logits), xs])
+    qr = np.concatenate([mm.probs_from_features(real, fc), qs])
     by_class: dict[int, list[int]] = {}
     for t, cs in enumerate(vocab.concepts):
         for c in cs:
             by_class.setdefault(c, []).append(t)
     top = qr.argmax(1)
     ty = np.stack([emb[rng.choice(by_class[int(c)])] for c in top])
-    return xr.astype(np.float64), ty.astype(np.float64), (amap, scale)
+    return xr.astype(np.float64), ty.astype(np.float64), amap
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -233,14 +233,18 @@ def evaluate(args: argparse.Namespace) -> None:
         real = np.concatenate([np.repeat(real, args.real_repeat, 0),
                                np.load(CACHE / f"fmnist_features_{args.size}.npz")["features"][:60000:3].astype(np.float32)])
     vemb = embed(vocab.texts)
-    xr, ty, (amap, scale) = cca_pairs_shipped(real, fc, vocab, vemb)
-    base_cca = CcaItq(xr, ty)
-    x_logit = (feats @ amap[0] + amap[1]) / scale
-    bi, bt = base_cca.img(x_logit), base_cca.txt(q_emb.astype(np.float64))
-    row("out-of-box", "(b) CCA + ITQ 64 bits", -(bt[:, None] != bi[None]).sum(-1).astype(np.float32), allm)
+    xr, ty, amap = cca_pairs_shipped(real, fc, vocab, vemb)
+    x_logit = mm.standardised_logits(feats, amap).astype(np.float64)
+    # (b) at 64 bits and at the model's own length (the fair comparison)
+    cca_bits = sorted({64, head.bits})
+    for bits in cca_bits:
+        base_cca = CcaItq(xr, ty, bits)
+        bi, bt = base_cca.img(x_logit), base_cca.txt(q_emb.astype(np.float64))
+        row("out-of-box", f"(b) CCA + ITQ {bits} bits", -(bt[:, None] != bi[None]).sum(-1).astype(np.float32), allm)
     ham, ham_tb = hash_scores(head, feats, q_emb)
-    row("out-of-box", "MM-SparseHash 64 bits (Hamming)", ham, allm)
-    row("out-of-box", "MM-SparseHash 64 bits (+act. ties)", ham_tb, allm)
+    ours = f"MM-SparseHash {head.bits} bits"
+    row("out-of-box", f"{ours} (Hamming)", ham, allm)
+    row("out-of-box", f"{ours} (+act. ties)", ham_tb, allm)
 
     # learning from the user: 10% of the database tagged with its class name
     rng = np.random.default_rng(args.seed)
@@ -263,14 +267,16 @@ def evaluate(args: argparse.Namespace) -> None:
     # (b) after learning: CCA + ITQ refitted with the tagged photos added as pairs
     xt_l = x_logit[tagged].astype(np.float64)
     yt_l = embed([FMNIST_TAGS[c] for c in labels[tagged]]).astype(np.float64)
-    cca_l = CcaItq(np.concatenate([xr[:20000], np.repeat(xt_l, 10, 0)]), np.concatenate([ty[:20000], np.repeat(yt_l, 10, 0)]))
-    bi, bt = cca_l.img(x_logit), cca_l.txt(q_emb.astype(np.float64))
-    row("after-10%-tags", "(b) CCA + ITQ 64 bits", -(bt[:, None] != bi[None]).sum(-1).astype(np.float32), untagged)
+    for bits in cca_bits:
+        cca_l = CcaItq(np.concatenate([xr[:20000], np.repeat(xt_l, 10, 0)]),
+                       np.concatenate([ty[:20000], np.repeat(yt_l, 10, 0)]), bits)
+        bi, bt = cca_l.img(x_logit), cca_l.txt(q_emb.astype(np.float64))
+        row("after-10%-tags", f"(b) CCA + ITQ {bits} bits", -(bt[:, None] != bi[None]).sum(-1).astype(np.float32), untagged)
     ham, ham_tb = hash_scores(learned, feats, q_emb)
     extra = {"train_seconds": round(secs, 1), "steps": params.steps,
              "words": len(words) if args.words else 0, "query_words_excluded": bool(args.exclude_query_words)}
-    row("after-10%-tags", "MM-SparseHash 64 bits (Hamming)", ham, untagged, extra)
-    row("after-10%-tags", "MM-SparseHash 64 bits (+act. ties)", ham_tb, untagged, extra)
+    row("after-10%-tags", f"{ours} (Hamming)", ham, untagged, extra)
+    row("after-10%-tags", f"{ours} (+act. ties)", ham_tb, untagged, extra)
     codes = learned.encode(feats)
     sys.stdout.write(f"retraining took {secs:.0f}s; mean bits on {codes.sum(1).mean():.1f}; "
                      f"unique codes {len(np.unique(np.packbits(codes, axis=1), axis=0))}; total {time.time() - t_start:.0f}s\n")
@@ -294,6 +300,7 @@ def main() -> None:  # noqa: D103
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--learn-steps", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blocks", type=int, default=6, help="ship: blocks of 64 bits in the code")
     ap.add_argument("--size", type=int, default=112,
                     help="Fashion-MNIST features extracted at this size (bench/eval_features.py --size N)")
     ap.add_argument("--unlabelled-fmnist", action="store_true",

@@ -301,8 +301,14 @@ def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any =
     if like_act is not None:
         acts.append(like_act[0])
     scan = best_scan(codes)
-    dist = np.stack([scan.distances(bitops.pack((a > head.threshold)[None])[0]) for a in acts])
-    combined = dist.max(0) if mode == "all" else dist.min(0)
+    dist = np.stack([scan.distances(bitops.pack((a > head.threshold)[None])[0]) for a in acts]).astype(np.int64)
+    # several words: each counts by how much farther a photo is than that word's best match here,
+    # so that a word with a dense code (large distances to everything) cannot crowd out the
+    # others; the distance shown is the photo's own distance to the word that placed it
+    above = dist - dist.min(1, keepdims=True)
+    which = above.argmax(0) if mode == "all" else above.argmin(0)
+    rank = above[which, np.arange(len(ids))]
+    combined = dist[which, np.arange(len(ids))]
     explicit = explicit_matches(lib, tags)
     boost = np.array([explicit.get(int(i), 0) for i in ids])
     keep = np.ones(len(ids), bool) if radius is None else (combined <= radius) | (boost > 0)
@@ -312,14 +318,14 @@ def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any =
     if not len(cand):
         return []
     # candidates: everything up to the k-th distance (ties included), re-ranked by activations
-    order = cand[np.lexsort((combined[cand], -boost[cand]))]
+    order = cand[np.lexsort((rank[cand], -boost[cand]))]
     cut = order[: k + 2000] if len(order) > k else order
-    kth = combined[order[min(k, len(order)) - 1]]
-    cut = np.union1d(cut[combined[cut] <= kth], order[:k])
+    kth = rank[order[min(k, len(order)) - 1]]
+    cut = np.union1d(cut[rank[cut] <= kth], order[:k])
     fid, feats = lib.store.features(ids[cut].tolist())
     ia = head.image_activations(feats) if len(feats) else np.zeros((0, head.bits))
     l1_of = {int(i): float(sum(np.abs(ia[n] - a).sum() for a in acts)) for n, i in enumerate(fid)}
-    ranked = sorted(cut, key=lambda j: (-boost[j], combined[j], l1_of.get(int(ids[j]), 1e9), int(ids[j])))[:k]
+    ranked = sorted(cut, key=lambda j: (-boost[j], rank[j], l1_of.get(int(ids[j]), 1e9), int(ids[j])))[:k]
     rows = {r["id"]: r for r in lib.store.images(ids=[int(ids[j]) for j in ranked])}
     return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(boost[j]))
             for j in ranked if int(ids[j]) in rows]
@@ -449,7 +455,7 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
     base_info = multimodal_info(lib.config.models_dir)
     base = load_head(base_info.path, base_info.sha256)
     words = word_vectors(Path(lib.config.cache_dir), progress, cancel)
-    params = TrainParams(bits=base.bits, steps=steps)
+    params = TrainParams(steps=steps)  # bits and blocks come from the base model
     head = learn_from_tags(base, feats, fc, photo_tags, tag_emb, params, progress, cancel, words=words)
     out_dir = Path(lib.config.home) / "models"
     out_dir.mkdir(parents=True, exist_ok=True)

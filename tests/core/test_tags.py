@@ -138,12 +138,14 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
     try:
         ids = [photo_id(other, s) for s in ("coins", "camera", "retina")]
         other.store.add_tags(ids, ["heirloom"])
-        info = other.learn_tags(min_photos=3, steps=40)
+        info = other.learn_tags(min_photos=3, steps=150)
         assert info["tags"] == ["heirloom"] and (home / "models" / "multimodal-user.npz").is_file()
         assert other.tag_model().params["user_tags"] == ["heirloom"]
         assert set(h.id for h in other.find_tag(["heirloom"], k=3)) == set(ids)
-        # a word nobody typed, near the new tag in meaning, finds the same photos
-        assert set(h.id for h in other.find_tag(["inheritance"], k=3)) == set(ids)
+        # words nobody typed, near the new tag in meaning, find the same photos ("heritage"
+        # does so only thanks to the everyday words learned with the tag)
+        for word in ("inheritance", "heritage"):
+            assert set(h.id for h in other.find_tag([word], k=3)) == set(ids), word
         assert list((home / "cache").glob("word-vectors-*.npy"))
         with pytest.raises(HashLensError, match="3 or more"):
             other.store.remove_tags(ids, ["heirloom"])
