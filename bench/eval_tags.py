@@ -1,7 +1,7 @@
 """Tag -> image search: train the shipped multimodal SparseHash model, and evaluate it.
 
     python bench/eval_tags.py ship --unlabelled-fmnist --real-repeat 10 --steps 1200
-                                        # trains resources/models/multimodal-256.npz (the shipped one)
+                                        # trains resources/models/multimodal-384.npz (the shipped one)
     python bench/eval_tags.py eval --size 224 --learn-steps 400
                                         # Fashion-MNIST mAP table, docs/results_tags.md
 
@@ -265,7 +265,7 @@ def evaluate(args: argparse.Namespace) -> None:
     untagged = ~tagged
     row("after-10%-tags", "(a) probs + MiniLM bridge", bridge_scores(probs, q_emb, vocab), untagged)
     # (b) after learning: CCA + ITQ refitted with the tagged photos added as pairs
-    xt_l = x_logit[tagged].astype(np.float64)
+    xt_l = x_logit[tagged]
     yt_l = embed([FMNIST_TAGS[c] for c in labels[tagged]]).astype(np.float64)
     for bits in cca_bits:
         cca_l = CcaItq(np.concatenate([xr[:20000], np.repeat(xt_l, 10, 0)]),
