@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint cli eval bench screenshots fuzz clean
 
-$(STAMP): pyproject.toml setup.py hashcore/_kernels.c
+$(STAMP): pyproject.toml setup.py hashcore/search/_kernels.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,bench]'
@@ -30,7 +30,7 @@ lint: $(STAMP)
 # (the issue's protocol: 224-px features, ~25-45 min once on 2 cores; then ~40 min of training)
 eval: $(STAMP)
 	test -f .cache/fmnist_features_224.npz || $(PY) bench/eval_features.py --size 224 --threads 2
-	$(PY) -m hashcore.evaluate --size 224 --bits 16 32 48 64 --out docs
+	$(PY) -m bench.evaluate --size 224 --bits 16 32 48 64 --out docs
 	$(PY) bench/eval_tags.py eval --size 224 --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
 
 clean:

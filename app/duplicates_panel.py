@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.compare import CompareView
 from app.context import AppContext
 from app.widgets import heading, human_bytes, muted
-from hashcore.keep import is_protected
+from hashcore.cleanup.keep import is_protected
 
 # (name, Hamming radius at 64 bits, minimum feature cosine)
 # Default matches hashcore.library's defaults, calibrated on real photos and planted copies

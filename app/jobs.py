@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtGui import QImage
 
-from hashcore.decode import open_full
 from hashcore.errors import Cancelled
+from hashcore.ingest.decode import open_full
 
 PHASE_SEP = "\x1f"  # progress text "phase<SEP>detail": the status bar shows the phase's name
 
@@ -35,7 +35,7 @@ class TagCounts:
 
 @dataclass
 class IndexOutcome:
-    report: Any  # hashcore.indexer.IndexReport
+    report: Any  # hashcore.ingest.indexer.IndexReport
     tags: TagCounts | None = None
 
 
@@ -93,7 +93,7 @@ class AdaptOptions:
 
 @dataclass
 class ModelChange:
-    encoder: Any  # hashcore.models.Encoder with the head now in use
+    encoder: Any  # hashcore.models.manifest.Encoder with the head now in use
     adapted: bool  # True: a head fitted to this library; False: the shipped one
     samples: int  # training vectors (0 when going back to the shipped head)
     recoded: int
@@ -106,7 +106,7 @@ class ModelChange:
 
 def adapt_job(ctx: Any, opts: AdaptOptions) -> ModelChange:
     """Fit a head on the library's own photos (no labels), make it the library's, recode."""
-    from hashcore.train import adapt_to_library
+    from hashcore.models.train import adapt_to_library
 
     t0 = time.perf_counter()
     with ctx.library() as lib:
@@ -116,7 +116,7 @@ def adapt_job(ctx: Any, opts: AdaptOptions) -> ModelChange:
 
 
 def shipped_model_job(ctx: Any) -> ModelChange:
-    from hashcore.models import forget_library_head
+    from hashcore.models.manifest import forget_library_head
 
     t0 = time.perf_counter()
     forget_library_head(ctx.config)
@@ -125,7 +125,7 @@ def shipped_model_job(ctx: Any) -> ModelChange:
 
 def _recode(ctx: Any, adapted: bool, samples: int, t0: float) -> ModelChange:
     """Every code again from the stored features under the head a restart would pick."""
-    from hashcore.models import Encoder, library_head_info
+    from hashcore.models.manifest import Encoder, library_head_info
 
     encoder = Encoder(library_head_info(ctx.config), backbone=ctx.encoder.backbone)
     with ctx.library(encoder) as lib:
@@ -268,7 +268,7 @@ def copy_samples_job(ctx: Any, src: str, dest: str) -> str:
     removing a 'duplicate' there) never touches the installation."""
     import shutil
 
-    from hashcore.decode import is_photo_name
+    from hashcore.ingest.decode import is_photo_name
 
     out = Path(dest)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox
 
 from app import jobs
-from hashcore.train import MIN_LIBRARY_PHOTOS
+from hashcore.models.train import MIN_LIBRARY_PHOTOS
 
 if TYPE_CHECKING:
     from app.window import MainWindow

@@ -27,7 +27,7 @@ def resolve_config(bits: int | None = None, home: str | None = None) -> Any:
 
 
 def make_encoder(config: Any) -> Any:
-    from hashcore.models import Encoder, library_head_info
+    from hashcore.models.manifest import Encoder, library_head_info
 
     return Encoder(library_head_info(config))
 

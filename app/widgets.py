@@ -52,7 +52,7 @@ def human_date(row: dict[str, Any]) -> str:
 def tags_html(tags: list[dict[str, Any]]) -> str:
     """A photo's tags as rich text: the model's in grey italics and labelled "(auto, 87%)",
     keywords from the file labelled "(from file)", so no machine tag reads as a person's."""
-    from hashcore.tags import tag_label
+    from hashcore.tags.search import tag_label
 
     parts = []
     for t in tags:

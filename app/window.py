@@ -58,9 +58,9 @@ from app.similar_panel import SimilarPanel
 from app.tags_panel import TagsPanel
 from app.widgets import PreviewPane, copy_text, human_bytes, open_file, show_in_folder
 from app.workers import JobRunner, ThumbLoader
-from hashcore import trash as trashmod
+from hashcore.cleanup import trash as trashmod
 from hashcore.config import RESOURCES, SUPPORTED_BITS, Config
-from hashcore.decode import is_photo_name
+from hashcore.ingest.decode import is_photo_name
 
 PACKAGING = Path(__file__).resolve().parent.parent / "packaging"
 ICON_PATH = PACKAGING / "hashlens.svg"

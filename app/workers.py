@@ -24,9 +24,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from hashcore import thumbs
 from hashcore.config import Config
 from hashcore.errors import HashLensError
+from hashcore.ingest import thumbs
 
 
 class JobSignals(QObject):

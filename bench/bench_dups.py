@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.common import THREADS, faiss_threads, parser, record
 from bench.synth import library_codes
-from hashcore.dups import pairs_within
+from hashcore.search.dups import pairs_within
 
 R = 4
 MH_SETTINGS = [(5, 12, 0), (4, 16, 1), (3, 21, 1), (2, 32, 2)]  # pigeonhole-exact for r = 4

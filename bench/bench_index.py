@@ -64,7 +64,7 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--photos", type=int, default=24)
     args = p.parse_args()
-    from hashcore.models import Encoder, head_info
+    from hashcore.models.manifest import Encoder, head_info
     folder = make_folder(args.photos)
     files = sorted(folder.glob("*.jpg"))
     encoder = Encoder(head_info(64))

@@ -16,9 +16,9 @@ import numpy as np
 
 from bench.common import THREADS, faiss_at, faiss_threads, parser, peer_best, per_query, record
 from bench.synth import library_codes, queries
-from hashcore import kernels
-from hashcore.mih import MultiIndexHash
-from hashcore.search import best_scan
+from hashcore.search import kernels
+from hashcore.search.mih import MultiIndexHash
+from hashcore.search.scan import best_scan
 
 CASES = [(64, 3), (128, 6)]
 

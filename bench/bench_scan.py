@@ -6,8 +6,8 @@ import numpy as np
 
 from bench.common import THREADS, faiss_at, faiss_threads, parser, peer_best, per_query, record
 from bench.synth import library_codes, queries
-from hashcore import kernels
-from hashcore.search import NumpyScan, best_scan
+from hashcore.search import kernels
+from hashcore.search.scan import NumpyScan, best_scan
 
 
 def run(args, n: int, bits: int, nq: int = 30) -> None:

@@ -72,7 +72,7 @@ def run_child(kind: str, db: Path) -> dict:
 
 def as_real_model(src: Path, dest: Path) -> Path:
     """A copy of a synthetic library whose codes are filed under the shipped model's name."""
-    from hashcore.models import head_info
+    from hashcore.models.manifest import head_info
     shutil.copy(src, dest)
     info = head_info(64)
     conn = sqlite3.connect(dest)

@@ -26,7 +26,7 @@ N = 1_000_000
 
 def build(path: Path, n: int) -> None:
     """A real Store file: n image rows, their 64-bit codes and bucket rows, one transaction."""
-    from hashcore.store import Store
+    from hashcore.store.db import Store
     codes = library_codes(n, 64, seed=21)
     with Store(path) as store:
         root = store.add_root(CACHE / "photos")
@@ -54,8 +54,8 @@ def library_db(n: int = N) -> Path:
 
 def child(kind: str, path: str) -> dict:
     """Run in a fresh interpreter; prints one JSON line."""
-    from hashcore.search import CodeIndex
-    from hashcore.store import Store
+    from hashcore.search.scan import CodeIndex
+    from hashcore.store.db import Store
     base, _ = rss_mb()
     if kind == "search":
         with Store(path) as store:
@@ -80,7 +80,7 @@ def child(kind: str, path: str) -> dict:
         return {"index_mb": cur - before + codes.nbytes / 2**20, "codes_mb": codes.nbytes / 2**20,
                 "ids_mb": ids_mb, "scan": type(index.backend).__name__}
     if kind == "dups":
-        from hashcore import dups
+        from hashcore.search import dups
         with Store(path) as store:
             model = store.conn.execute("SELECT id FROM models").fetchone()[0]
             t = time.perf_counter()
@@ -107,7 +107,7 @@ def main() -> None:
         print(json.dumps(child(*args.child)))
         return
     path = library_db()
-    from hashcore.store import Store
+    from hashcore.store.db import Store
     with Store(path) as store:
         model = store.conn.execute("SELECT id FROM models").fetchone()[0]
         ids, codes = store.codes(model)

@@ -29,8 +29,8 @@ def main() -> None:
     import torch
     from torch.nn import functional as F
 
-    from hashcore.backbone import Backbone
-    from hashcore.datasets import load_fashion_mnist
+    from bench.datasets import load_fashion_mnist
+    from hashcore.models.backbone import Backbone
 
     torch.set_num_threads(args.threads)
     images, labels = load_fashion_mnist()
@@ -46,7 +46,7 @@ def main() -> None:
     bb = Backbone(threads=args.threads)
     t0 = time.time()
     for i in range(start, n, args.batch):
-        # Same as hashcore.backbone.preprocess_array (PIL bilinear resize, grey -> 3 channels,
+        # Same as hashcore.models.backbone.preprocess_array (PIL bilinear resize, grey -> 3 channels,
         # (x-0.5)/0.5), done on the whole batch at once.
         x = torch.from_numpy(images[i:i + args.batch].astype(np.float32) / 127.5 - 1.0)[:, None]
         x = F.interpolate(x, size=(args.size, args.size), mode="bilinear", align_corners=False,

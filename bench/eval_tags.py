@@ -11,7 +11,7 @@ database is the 10,000 test images (backbone features at --size px, 224 being th
 classifier layer over those cached features).
   - out of the box: the shipped model, no Fashion-MNIST label seen anywhere;
   - learning from the user: 10% of the database carries its class name as a tag, the model is
-    retrained from them (hashcore.multimodal.learn_from_tags, the code the app runs, with the
+    retrained from them (hashcore.tags.multimodal.learn_from_tags, the code the app runs, with the
     everyday words of textenc.everyday_words), and mAP is taken over the untagged 90%.
 Baselines in the same run: (a) ImageNet probabilities bridged to the query by MiniLM similarity
 to the class names (no hashing); (b) CCA + ITQ, a linear cross-modal hash trained on the same
@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hashcore import multimodal as mm  # noqa: E402
-from hashcore.textenc import everyday_words, normalise_tag, shared  # noqa: E402
+from hashcore.models.textenc import everyday_words, normalise_tag, shared  # noqa: E402
+from hashcore.tags import multimodal as mm  # noqa: E402
 
 CACHE = ROOT / ".cache"
 FMNIST_TAGS = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"]
@@ -59,8 +59,8 @@ def embed(texts: list[str]) -> np.ndarray:
 
 
 def ship(args: argparse.Namespace) -> None:
-    from hashcore.models import HeadInfo
-    from hashcore.tags import record_multimodal
+    from hashcore.models.manifest import HeadInfo
+    from hashcore.tags.model import record_multimodal
 
     vocab = mm.load_vocabulary()
     emb = embed(vocab.texts)
@@ -201,8 +201,8 @@ def cca_pairs_shipped(real: np.ndarray, fc: tuple[np.ndarray, np.ndarray], vocab
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from hashcore.methods import load_head
-    from hashcore.tags import multimodal_info
+    from hashcore.models.methods import load_head
+    from hashcore.tags.model import multimodal_info
 
     t_start = time.time()
     with np.load(CACHE / f"fmnist_features_{args.size}.npz") as z:

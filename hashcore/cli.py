@@ -122,7 +122,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    from hashcore.tags import tag_counts, tag_label
+    from hashcore.tags.search import tag_counts, tag_label
 
     with _library(args) as lib:
         for i in args.ids:
@@ -207,8 +207,8 @@ def cmd_trash(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from hashcore.backbone import Backbone
-    from hashcore.train import (
+    from hashcore.models.backbone import Backbone
+    from hashcore.models.train import (
         adapt_to_library,
         augmented_features,
         fit_and_save,
@@ -237,7 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_library(args: argparse.Namespace, adapt: Any) -> int:
-    from hashcore.models import forget_library_head
+    from hashcore.models.manifest import forget_library_head
 
     cfg = Config(home=data_home(), bits=args.bits)
     if args.shipped:
@@ -257,8 +257,10 @@ def _train_library(args: argparse.Namespace, adapt: Any) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from hashcore.evaluate import main as evaluate
-
+    try:  # the evaluation code (Fashion-MNIST, faiss) lives in bench/, beside the source, not in the wheel
+        from bench.evaluate import main as evaluate
+    except ImportError:
+        raise HashLensError("the evaluation runs from a source checkout: python -m bench.evaluate ...") from None
     return evaluate(args.eval_args)
 
 
@@ -344,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "keep the head in HASHLENS_HOME/models, recompute every code")
     sp.add_argument("--shipped", action="store_true", help="go back to the shipped head for this code length")
     sp = cmd("eval", cmd_eval, "the Fashion-MNIST evaluation of every hashing method (docs/results.md)")
-    sp.add_argument("eval_args", nargs=argparse.REMAINDER, help="arguments for python -m hashcore.evaluate")
+    sp.add_argument("eval_args", nargs=argparse.REMAINDER, help="arguments for python -m bench.evaluate")
     return p
 
 

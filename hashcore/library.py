@@ -15,16 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from hashcore import dups as dupmod
-from hashcore import trash
+from hashcore.cleanup import trash
+from hashcore.cleanup.keep import choose_removals
 from hashcore.config import Config
-from hashcore.decode import decode_file
 from hashcore.errors import NotFoundError
-from hashcore.indexer import Indexer, IndexReport, Progress
-from hashcore.keep import choose_removals
-from hashcore.models import Encoder, library_head_info
-from hashcore.search import CodeIndex
-from hashcore.store import Store
+from hashcore.ingest.decode import decode_file
+from hashcore.ingest.indexer import Indexer, IndexReport, Progress
+from hashcore.models.manifest import Encoder, library_head_info
+from hashcore.search import dups as dupmod
+from hashcore.search.scan import CodeIndex
+from hashcore.store.db import Store
 
 DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
 DEFAULT_MIN_COSINE = 0.80
@@ -235,7 +235,7 @@ class Library:
     # -- tag search across modalities (issue 5) ----------------------------------------------
     def tag_model(self) -> Any:
         """The multimodal model: this library's retrained one if any, else the shipped one."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.load_model(self.config)
 
@@ -243,20 +243,20 @@ class Library:
                  radius: int | None = None) -> list[Hit]:
         """Photos for tag texts (any or all of them), optionally also near a photo (an id or a
         file). Photos a person tagged with the very word come first; then Hamming distance."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.find(self, texts, k, mode, like, radius)
 
     def suggest_tags(self, image: int | str | Path, k: int = 8) -> list[tuple[str, int]]:
         """Tags the model would give a photo (id or file), nearest first, minus those it has."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.suggest(self, image, k)
 
     def auto_tag(self, retag: list[int] | None = None) -> int:
         """Store automatic tags (source "auto") from the ImageNet probabilities for photos that
         have none; photos in `retag` (new or changed files) get theirs replaced. Returns count."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.auto_tag(self, retag)
 
@@ -264,25 +264,25 @@ class Library:
                         cancel: Callable[[], bool] | None = None) -> int:
         """Read keywords already in the photo files (XMP, IPTC, Windows) as tags (source "file"),
         of every photo or only of `ids`."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.import_keywords(self, progress, ids, cancel)
 
     def tag_counts(self) -> list[tuple[str, int, int]]:
         """(tag, photos a person gave it, photos the model gave it) for every tag, by tag."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.tag_counts(self)
 
     def learn_tags(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
                    min_photos: int = 3, steps: int = 600) -> dict[str, Any]:
         """Retrain the tag model from the tags people gave photos; codes follow from stored features."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.learn(self, progress, cancel, min_photos, steps)
 
     def tag_vocabulary(self) -> list[str]:
         """Words to complete in a tag search box: the library's tags, then the model's vocabulary."""
-        from hashcore import tags as tagsearch
+        from hashcore.tags import search as tagsearch
 
         return tagsearch.vocabulary(self)

@@ -58,15 +58,15 @@ def config_with_models(config, tmp: Path):  # noqa: ANN001, ANN201
     from dataclasses import replace
 
     from hashcore.errors import ModelError
-    from hashcore.models import head_info
+    from hashcore.models.manifest import head_info
 
     try:
         head_info(config.bits, models_dir=config.models_dir)
         return config
     except ModelError:
         sys.stdout.write("no shipped model for this code length: training a small one on the sample photos\n")
-    from hashcore.backbone import Backbone
-    from hashcore.train import augmented_features, fit_and_save, make_head, photo_files
+    from hashcore.models.backbone import Backbone
+    from hashcore.models.train import augmented_features, fit_and_save, make_head, photo_files
 
     x = augmented_features(photo_files([ROOT / "resources" / "samples"]), Backbone(), views=6, variants=3)
     fit_and_save(make_head("itq", config.bits, seed=0), x, None, tmp / "res" / "models", f"itq-{config.bits}", True)

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hashcore import bits as bitops
-from hashcore.dups import pairs_within
-from hashcore.search import CodeIndex, NumpyScan, ReferenceSearch
+from hashcore.search import bits as bitops
+from hashcore.search.dups import pairs_within
+from hashcore.search.scan import CodeIndex, NumpyScan, ReferenceSearch
 
 
 @settings(max_examples=60, deadline=None)

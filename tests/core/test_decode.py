@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hashcore.decode import decode_bytes, decode_file
 from hashcore.errors import DecodeError
+from hashcore.ingest.decode import decode_bytes, decode_file
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 

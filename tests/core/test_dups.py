@@ -1,7 +1,7 @@
 import numpy as np
 
-from hashcore import bits as bitops
-from hashcore.dups import near_groups
+from hashcore.search import bits as bitops
+from hashcore.search.dups import near_groups
 
 
 def codes_of(rows):

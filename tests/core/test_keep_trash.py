@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from hashcore import trash
+from hashcore.cleanup import trash
+from hashcore.cleanup.keep import choose_removals
 from hashcore.errors import HashLensError, NotFoundError
-from hashcore.keep import choose_removals
-from hashcore.store import Store
+from hashcore.store.db import Store
 
 
 def row(i, path, w=100, h=100, size=1000, taken=None, mtime=0.0):

@@ -8,11 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hashcore.bits import pack  # noqa: E402
-from hashcore.datasets import clustered_data  # noqa: E402
-from hashcore.evaluate import hamming_matrix, mean_average_precision, relevance  # noqa: E402
-from hashcore.methods import load_head  # noqa: E402
-from hashcore.methods.base import _REGISTRY  # noqa: E402
+from bench.datasets import clustered_data  # noqa: E402
+from bench.evaluate import hamming_matrix, mean_average_precision, relevance  # noqa: E402
+from hashcore.models.methods import load_head  # noqa: E402
+from hashcore.models.methods.base import _REGISTRY  # noqa: E402
+from hashcore.search.bits import pack  # noqa: E402
 
 BITS = 16
 # Few epochs: enough on this data, and the whole file stays fast on 2 cores.
@@ -90,7 +90,7 @@ def test_encode_needs_no_torch_state(heads, data):
 
 
 def test_dsh_loss_by_hand():
-    from hashcore.methods.dsh import dsh_loss
+    from hashcore.models.methods.dsh import dsh_loss
 
     b = torch.tensor([[1.0, -1.0], [0.5, 0.5]])
     # ||b1 - b2||^2 = 0.25 + 2.25 = 2.5; regulariser: b1 0, b2 |0.5-1|*2 = 1 -> alpha * 1 = 0.1
@@ -101,7 +101,7 @@ def test_dsh_loss_by_hand():
 
 
 def test_triplet_loss_by_hand():
-    from hashcore.methods.dnnh import triplet_loss
+    from hashcore.models.methods.dnnh import triplet_loss
 
     a = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
     p = torch.tensor([[1.0, 0.0], [0.0, 0.5]])
@@ -111,7 +111,7 @@ def test_triplet_loss_by_hand():
 
 
 def test_sparsehash_loss_by_hand():
-    from hashcore.methods.sparsehash import sparsehash_loss
+    from hashcore.models.methods.sparsehash import sparsehash_loss
 
     h1 = torch.tensor([[1.0, 0.0, 0.5], [1.0, 0.0, 0.5]])
     h2 = torch.tensor([[0.0, 0.0, 0.5], [0.0, 0.0, 0.5]])
@@ -122,7 +122,7 @@ def test_sparsehash_loss_by_hand():
 
 
 def test_dqn_cosine_loss_by_hand():
-    from hashcore.methods.dqn import cosine_pair_loss
+    from hashcore.models.methods.dqn import cosine_pair_loss
 
     z = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]])
     s = torch.tensor([[1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
@@ -132,7 +132,7 @@ def test_dqn_cosine_loss_by_hand():
 
 
 def test_bdnn_losses_by_hand():
-    from hashcore.methods.bdnn import sh_bdnn_loss, uh_bdnn_loss
+    from hashcore.models.methods.bdnn import sh_bdnn_loss, uh_bdnn_loss
 
     x = torch.tensor([[1.0], [3.0]])
     b = torch.tensor([[1.0], [-1.0]])
@@ -151,7 +151,7 @@ def test_bdnn_discrete_update_is_exact_for_orthogonal_decoder():
     """With orthogonal decoder rows the B-step decouples per bit, so DCC must hit the optimum."""
     from itertools import product
 
-    from hashcore.methods.bdnn import dcc_update
+    from hashcore.models.methods.bdnn import dcc_update
 
     rng = np.random.default_rng(0)
     w = np.linalg.qr(rng.standard_normal((5, 3)))[0].T * 2.0  # (L=3, D=5), orthogonal rows
@@ -170,7 +170,7 @@ def test_bdnn_discrete_update_is_exact_for_orthogonal_decoder():
 
 
 def test_dqn_lookup_table_distance_equals_brute_force(heads, data):
-    from hashcore.methods.dqn import bits_to_indices, reconstruct
+    from hashcore.models.methods.dqn import bits_to_indices, reconstruct
 
     head = heads["dqn"]
     codes = head.encode(data["x"][:50])
@@ -205,7 +205,7 @@ def test_sparsehash_codes_are_sparse_and_collide_more(heads, data):
 
 
 def test_triplets_pair_classmates_against_others():
-    from hashcore.methods.dnnh import sample_triplets
+    from hashcore.models.methods.dnnh import sample_triplets
 
     y = np.array([0, 0, 1, 1, 2, 0])
     t = sample_triplets(y, 5, np.random.default_rng(0))
@@ -215,7 +215,7 @@ def test_triplets_pair_classmates_against_others():
 
 
 def test_sparsehash_numpy_path_matches_torch():
-    from hashcore.methods.sparsehash import build_ista_encoder, export_ista, ista_numpy
+    from hashcore.models.methods.sparsehash import build_ista_encoder, export_ista, ista_numpy
 
     torch.manual_seed(0)
     enc = build_ista_encoder(6, 5, layers=3, beta=2.0)
@@ -228,7 +228,7 @@ def test_sparsehash_numpy_path_matches_torch():
 
 
 def test_metric_lsh_uses_square_root_of_metric():
-    from hashcore.methods.lsh import rca_metric, sqrtm_psd
+    from hashcore.models.methods.lsh import rca_metric, sqrtm_psd
 
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((300, 4)), rng.integers(0, 3, 300)

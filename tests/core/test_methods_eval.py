@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
-from hashcore.datasets import FASHION_MNIST_DIR, load_fashion_mnist, protocol_split, read_idx
-from hashcore.evaluate import (
+from bench.datasets import FASHION_MNIST_DIR, load_fashion_mnist, protocol_split, read_idx
+from bench.evaluate import (
     average_precision,
     hamming_matrix,
     mean_average_precision,

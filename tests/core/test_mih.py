@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashcore import kernels
-from hashcore.mih import MultiIndexHash, extract, flip_masks, substring_edges
-from hashcore.search import CompiledScan, NumpyScan, ReferenceSearch
+from hashcore.search import kernels
+from hashcore.search.mih import MultiIndexHash, extract, flip_masks, substring_edges
+from hashcore.search.scan import CompiledScan, NumpyScan, ReferenceSearch
 from tests.core.test_bits_search import clustered_codes
 
 COMPILED = [False, True] if kernels.available() else [False]
@@ -117,7 +117,7 @@ def test_a_query_with_thousands_of_hits_is_answered_whole(compiled):
 
 
 def test_compiled_kernels_are_built_where_a_compiler_exists():
-    """`pip install` builds hashcore/_kernels.c; CI and a developer machine have gcc, so a silent
+    """`pip install` builds hashcore/search/_kernels.c; CI and a developer machine have gcc, so a silent
     fall-back to the slower NumPy loops there would be a regression the benchmarks only hint at."""
     import os
     import shutil

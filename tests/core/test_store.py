@@ -3,9 +3,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from hashcore import bits as bitops
 from hashcore.errors import NotFoundError, StoreError
-from hashcore.store import SCHEMA_VERSION, Store
+from hashcore.search import bits as bitops
+from hashcore.store.db import SCHEMA_VERSION, Store
 
 
 def add_image(store, c, root, path, h="h", status="ok"):

@@ -13,8 +13,9 @@ from PIL import Image
 from hashcore.config import Config
 from hashcore.errors import HashLensError, NotFoundError
 from hashcore.library import Library
-from hashcore.tags import AutoTagger, file_keywords, iptc_keywords
-from hashcore.textenc import MAX_TAG_CHARS, normalise_tag
+from hashcore.models.textenc import MAX_TAG_CHARS, normalise_tag
+from hashcore.tags.auto import AutoTagger
+from hashcore.tags.keywords import file_keywords, iptc_keywords
 from tests.photos import SAMPLES
 
 
@@ -230,7 +231,7 @@ def test_iptc_keywords_are_imported_with_their_source(tmp_path):
     b"Photoshop 3.0\x008BIM\x04",  # 8BIM header cut short
 ], ids=["garbage", "truncated-keyword", "extended-length", "short-resource", "short-8bim"])
 def test_a_malformed_app13_gives_no_keywords_and_no_crash(tmp_path, payload):
-    from hashcore.decode import decode_file
+    from hashcore.ingest.decode import decode_file
 
     segment = app13(payload)
     path = jpeg_with_segment(tmp_path / "photos" / "bad.jpg", segment)

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from hashcore import bits as bitops
-from hashcore.decode import decode_bytes
 from hashcore.errors import DecodeError, HashLensError
-from hashcore.store import Store
+from hashcore.ingest.decode import decode_bytes
+from hashcore.search import bits as bitops
+from hashcore.store.db import Store
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))

@@ -49,15 +49,15 @@ def models_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped models; if this checkout has none yet, a real ITQ head trained on the samples."""
     from hashcore.config import RESOURCES
     from hashcore.errors import ModelError
-    from hashcore.models import head_info
+    from hashcore.models.manifest import head_info
 
     try:
         head_info(64, models_dir=RESOURCES / "models")
         return RESOURCES
     except ModelError:
         pass
-    from hashcore.backbone import Backbone
-    from hashcore.train import augmented_features, fit_and_save, make_head, photo_files
+    from hashcore.models.backbone import Backbone
+    from hashcore.models.train import augmented_features, fit_and_save, make_head, photo_files
 
     res = tmp_path_factory.mktemp("resources")
     x = augmented_features(photo_files([SAMPLES]), Backbone(), views=6, variants=3, seed=0)
@@ -67,7 +67,7 @@ def models_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def encoder(models_resources: Path):  # noqa: ANN201
-    from hashcore.models import Encoder, head_info
+    from hashcore.models.manifest import Encoder, head_info
 
     return Encoder(head_info(64, models_dir=models_resources / "models"))
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from app.widgets import human_bytes
-from hashcore.store import Store
+from hashcore.store.db import Store
 from tests.gui.conftest import PLANTED, VARIANT_KINDS, answer_dialog, count_photos
 
 

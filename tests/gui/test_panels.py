@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from hashcore.store import Store
+from hashcore.store.db import Store
 from tests.gui.conftest import LoopWatch, count_photos
 
 
@@ -19,7 +19,7 @@ def many_photos(dest: Path, n: int = 160) -> Path:
     """Enough real photos (random edits of the samples) that indexing takes a while."""
     import random
 
-    from hashcore.augment import random_variant
+    from hashcore.models.augment import random_variant
     from tests.photos import SAMPLES, load_small, save_jpeg
 
     rng = random.Random(1)

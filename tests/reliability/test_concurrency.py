@@ -56,7 +56,7 @@ def test_no_network_connection_is_ever_opened(photo_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", lambda address, *a, **kw: refuse(None, address))
-    from hashcore.train import fit_and_save, make_head
+    from hashcore.models.train import fit_and_save, make_head
 
     with Library(Config(home=tmp_path / "h"), db_path=tmp_path / "db") as lib:
         assert lib.index([photo_dir]).indexed == 24

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hashcore.cleanup.trash import find_in_trash
 from hashcore.config import Config
 from hashcore.library import Library
-from hashcore.trash import find_in_trash
 from tests.photos import small_library
 
 ROOT = Path(__file__).resolve().parents[2]

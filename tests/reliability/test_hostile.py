@@ -167,7 +167,7 @@ def test_memory_stays_bounded_on_the_hostile_corpus(tmp_path):
 @pytest.mark.parametrize("name", ["itq-64.npz"])
 def test_a_tampered_model_file_is_refused(tmp_path, name):
     from hashcore.errors import ModelError
-    from hashcore.models import Encoder, head_info
+    from hashcore.models.manifest import Encoder, head_info
     models = tmp_path / "models"
     shutil.copytree(ROOT / "resources" / "models", models)
     data = bytearray((models / name).read_bytes())

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.dsh import standardise, standardiser, torch_setup, train_epochs
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.dsh import standardise, standardiser, torch_setup, train_epochs
 
 
 def sparsehash_loss(h1: Any, h2: Any, s: Any, lam: float, margin: float, alpha: float) -> Any:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.dsh import (
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.dsh import (
     build_mlp,
     export_mlp,
     mlp_numpy,

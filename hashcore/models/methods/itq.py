@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
+from hashcore.models.methods.base import HashHead, register
 
 
 def pca(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:

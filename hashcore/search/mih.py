@@ -22,8 +22,8 @@ from itertools import combinations
 
 import numpy as np
 
-from hashcore import kernels
-from hashcore.search import _pool, best_scan
+from hashcore.search import kernels
+from hashcore.search.scan import _pool, best_scan
 
 BATCH_PROBES = 1 << 18  # probe keys per chunk of a batch: temporaries stay near the caches
 MAX_SUBSTRING_BITS = 24  # 2^24 starts = 64 MiB per table: the most a desktop app should spend

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
+from hashcore.models.methods.base import HashHead, register
 
 # --- shared helpers --------------------------------------------------------------------------
 

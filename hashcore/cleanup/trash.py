@@ -15,9 +15,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hashcore.cleanup.keep import is_protected
 from hashcore.errors import HashLensError, NotFoundError
-from hashcore.keep import is_protected
-from hashcore.store import Store
+from hashcore.store.db import Store
 
 
 @dataclass

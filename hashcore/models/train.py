@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.augment import random_variant, random_views
-from hashcore.backbone import Backbone
-from hashcore.decode import decode_file, is_photo_name
 from hashcore.errors import Cancelled, DecodeError, HashLensError
-from hashcore.methods import HashHead
-from hashcore.methods.base import _REGISTRY
-from hashcore.models import HeadInfo, record_head
+from hashcore.ingest.decode import decode_file, is_photo_name
+from hashcore.models.augment import random_variant, random_views
+from hashcore.models.backbone import Backbone
+from hashcore.models.manifest import HeadInfo, record_head
+from hashcore.models.methods import HashHead
+from hashcore.models.methods.base import _REGISTRY
 
 Progress = Callable[[int, int, str], None]
 MIN_LIBRARY_PHOTOS = 16  # fewer photos than this teach a head nothing a shipped one does not know

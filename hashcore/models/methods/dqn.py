@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.bits import unpack
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.dsh import (
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.dsh import (
     build_mlp,
     export_mlp,
     mlp_numpy,
@@ -30,6 +29,7 @@ from hashcore.methods.dsh import (
     torch_setup,
     train_epochs,
 )
+from hashcore.search.bits import unpack
 
 
 def cosine_pair_loss(z: Any, s: Any) -> Any:
@@ -162,7 +162,7 @@ class DQN(HashHead):
     def adc_distances(self, query_features: np.ndarray, db_codes: np.ndarray) -> np.ndarray:
         """Asymmetric quantiser distance (Q, N) from raw query features to encoded database items.
 
-        db_codes: (N, bits) bool from `encode`, or (N, words) uint64 packed by hashcore.bits.
+        db_codes: (N, bits) bool from `encode`, or (N, words) uint64 packed by hashcore.search.bits.
         """
         return self.adc_from_vectors(self.embed(np.atleast_2d(query_features)), db_codes)
 

@@ -1,4 +1,4 @@
-"""Retrieval metrics from the hashing papers, and the Fashion-MNIST benchmark (`python -m hashcore.evaluate`).
+"""Retrieval metrics from the hashing papers, and the Fashion-MNIST benchmark (`python -m bench.evaluate`).
 
 Metrics (per method and code length): mAP over the whole database ranking; precision, recall and
 mean number of neighbours within Hamming radius r = 0, 1, 2 (a query with nothing inside the
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.bits import pack
+from hashcore.search.bits import pack
 
 RADII = (0, 1, 2)
 FEATURE_CACHE = Path(__file__).resolve().parent.parent / ".cache"
@@ -143,7 +143,7 @@ def load_protocol(size: int = 224, cache: Path = FEATURE_CACHE, seed: int = 0, v
     """The benchmark split of cached features. `validation` re-draws the same protocol inside the
     60,000 training images only (queries from the first 10,000), for choosing hyper-parameters
     without looking at the test queries."""
-    from hashcore.datasets import protocol_split
+    from bench.datasets import protocol_split
 
     path = cache / f"fmnist_features_{size}.npz"
     if not path.is_file():
@@ -198,7 +198,7 @@ SUPERVISED = ("lsh-metric", "dsh", "dnnh", "dnnh-fc", "sh-bdnn", "sparsehash", "
 
 def run_method(method: str, bits: int, p: Protocol, rel: np.ndarray) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Fit one head, encode, measure. DQN yields two extra rows (asymmetric and symmetric quantiser distance)."""
-    from hashcore.methods.base import _REGISTRY
+    from hashcore.models.methods.base import _REGISTRY
 
     cls = _REGISTRY[method]
     head = cls(bits, **method_params(method, bits))
@@ -229,7 +229,7 @@ def run_faiss(kind: str, bits: int, p: Protocol, rel: np.ndarray) -> tuple[dict[
 
 def lsh_seed_spread(bits: int, p: Protocol, rel: np.ndarray, seeds: int = 5) -> dict[str, float]:
     """Our LSH's mAP over several random seeds: the noise band for 'matches faiss within noise'."""
-    from hashcore.methods.lsh import LSH
+    from hashcore.models.methods.lsh import LSH
 
     maps = []
     for seed in range(seeds):
@@ -385,7 +385,7 @@ def run_benchmark(bits_list: list[int], methods: list[str], size: int, validatio
                   log: Callable[[str], None]) -> tuple[dict[str, Any], dict[tuple[str, int], dict[str, Any]]]:
     import platform
 
-    import hashcore.methods  # noqa: F401  (registers every head)
+    import hashcore.models.methods  # noqa: F401  (registers every head)
 
     t0 = time.perf_counter()
     p = load_protocol(size, validation=validation)
@@ -445,7 +445,7 @@ def torch_threads() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hashcore.evaluate", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.evaluate", description=__doc__.splitlines()[0])
     ap.add_argument("--bits", type=int, nargs="+", default=[16, 32, 48, 64])
     ap.add_argument("--methods", nargs="+", default=list(UNSUPERVISED + SUPERVISED))
     ap.add_argument("--out", type=Path, default=Path("docs"))
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "validation" if args.validation else "results"
-    command = "python -m hashcore.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m bench.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     for i, bits in enumerate(args.bits):  # results are written after each code length
         result, curves = run_benchmark([bits], args.methods, args.size, args.validation, sys.stdout.write)
         result["command"] = command
@@ -506,8 +506,8 @@ def near_duplicate_benchmark(path: Path, methods: list[str], bits: int, group: i
     as label: views and copies of one photo are "similar"); the other half is the test set, where
     each original queries a database of every test original and copy. Reports mAP and the recall
     of copies within Hamming radius 0..2 (what duplicate finding uses)."""
-    import hashcore.methods  # noqa: F401
-    from hashcore.methods.base import _REGISTRY
+    import hashcore.models.methods  # noqa: F401
+    from hashcore.models.methods.base import _REGISTRY
 
     with np.load(path, allow_pickle=False) as z:
         x = z["x"].astype(np.float32)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hashcore.mih import MultiIndexHash
+from hashcore.search.mih import MultiIndexHash
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Group:
 def pairs_within(codes: np.ndarray, bits: int, r: int) -> np.ndarray:
     """All pairs (i, j), i < j, with Hamming distance <= r, as an (M, 2) int64 array, sorted.
 
-    An exact multi-index self-join (hashcore.mih): every code probes the substring tables for
+    An exact multi-index self-join (hashcore.search.mih): every code probes the substring tables for
     the keys that pigeonhole allows, and each candidate pair is verified with its full distance.
     """
     codes = np.ascontiguousarray(codes, np.uint64)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.itq import pca
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.itq import pca
 
 
 def random_hyperplanes(dim: int, bits: int, seed: int, orthogonal: bool = True) -> np.ndarray:

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.itq import pca
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.itq import pca
 
 
 def select_modes(ranges: np.ndarray, bits: int) -> np.ndarray:

@@ -6,232 +6,32 @@
 - automatic tags from the backbone's ImageNet classes and the group words of the vocabulary
   (source "auto", with the probability as confidence), never presented as a person's words.
 
-The shipped multimodal model is listed in resources/models/manifest.json under "multimodal".
-A model retrained from the user's tags lives in the library's data folder and wins over it.
+The pieces: `keywords` (files), `auto` (automatic tags), `model` (which model file); this module
+searches, suggests and learns on a Library.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hashcore.config import RESOURCES
-from hashcore.errors import HashLensError, ModelError, NotFoundError
-from hashcore.models import HeadInfo
-from hashcore.textenc import normalise_tag
+from hashcore.errors import HashLensError, NotFoundError
+from hashcore.models.manifest import HeadInfo
+from hashcore.models.textenc import normalise_tag
+from hashcore.tags.auto import AutoTagger
+from hashcore.tags.keywords import file_keywords
+from hashcore.tags.model import (
+    USER_MODEL,
+    load_model,
+    model_info,
+    multimodal_info,
+    record_multimodal,
+)
 
 SOURCES = ("user", "file", "auto")
-MANIFEST_KEY = "multimodal"
-
-
-# --- model files -------------------------------------------------------------------------------
-
-
-def record_multimodal(info: HeadInfo, models_dir: Path) -> None:
-    """Write (or replace) the "multimodal" entry of a manifest, leaving the other entries alone."""
-    path = models_dir / "manifest.json"
-    m = json.loads(path.read_text()) if path.is_file() else {"default": {}, "heads": {}}
-    m[MANIFEST_KEY] = {"name": info.name, "file": info.path.name, "method": info.method,
-                       "bits": info.bits, "sha256": info.sha256}
-    path.write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
-
-
-def multimodal_info(models_dir: Path = RESOURCES / "models") -> HeadInfo:
-    path = models_dir / "manifest.json"
-    entry = json.loads(path.read_text()).get(MANIFEST_KEY) if path.is_file() else None
-    if entry is None:
-        raise ModelError(f"no multimodal tag model listed in {path}; reinstall HashLens")
-    return HeadInfo(entry["name"], models_dir / entry["file"], entry["method"], int(entry["bits"]),
-                    entry["sha256"])
-
-
-def user_model_info(home: Path) -> HeadInfo | None:
-    """The model retrained from this library's tags, if there is one."""
-    path = home / "models"
-    if not (path / "manifest.json").is_file():
-        return None
-    try:
-        return multimodal_info(path)
-    except (ModelError, KeyError, ValueError):
-        return None
-
-
-# --- automatic tags ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AutoTagger:
-    """ImageNet probabilities -> readable tags: class names and group words ("dog", "car")."""
-
-    class_names: list[str]
-    groups: dict[str, np.ndarray]
-
-    @classmethod
-    def load(cls, path: Path = RESOURCES / "tags" / "imagenet_vocab.json") -> AutoTagger:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls([c["lemmas"][0].lower() for c in data["classes"]],
-                   {w: np.asarray(ids, np.int64) for w, ids in data["groups"].items()})
-
-    def tags(self, probs: np.ndarray, min_class: float = 0.2, min_group: float = 0.5,
-             limit: int = 5) -> list[tuple[str, float]]:
-        """Tags with their probability, best first."""
-        p = np.asarray(probs, np.float32)
-        out = {self.class_names[c]: float(p[c]) for c in np.argsort(-p)[:3] if p[c] >= min_class}
-        for word, ids in self.groups.items():
-            mass = float(p[ids].sum())
-            if mass >= min_group and word not in out:
-                out[word] = mass
-        return sorted(out.items(), key=lambda kv: -kv[1])[:limit]
-
-
-# --- keywords in files -------------------------------------------------------------------------
-
-_XMP_START, _XMP_END = b"<x:xmpmeta", b"</x:xmpmeta>"
-_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-_DC = "{http://purl.org/dc/elements/1.1/}"
-
-
-def xmp_subjects(data: bytes) -> list[str]:
-    """dc:subject entries of an XMP packet found anywhere in the file's bytes."""
-    start = data.find(_XMP_START)
-    end = data.find(_XMP_END, start)
-    if start < 0 or end < 0:
-        return []
-    try:
-        root = ET.fromstring(data[start:end + len(_XMP_END)])
-    except ET.ParseError:
-        return []
-    out = []
-    for subj in root.iter(f"{_DC}subject"):
-        out += [li.text or "" for li in subj.iter(f"{_RDF}li")]
-    return out
-
-
-_IPTC_UTF8 = b"\x1b%G"  # dataset 1:90 (coded character set) saying "UTF-8"
-_IPTC_NAA_TIFF_TAG = 33723
-
-
-def iim_datasets(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(record, dataset, value) of an IPTC-IIM block, in order. Reading stops at the first
-    malformed dataset (no 0x1C marker, a length past the end of the block), keeping those before
-    it: a truncated keyword is dropped rather than imported half."""
-    out: list[tuple[int, int, bytes]] = []
-    pos = 0
-    while pos + 5 <= len(data) and data[pos] == 0x1C:
-        record, number, size = data[pos + 1], data[pos + 2], int.from_bytes(data[pos + 3:pos + 5], "big")
-        pos += 5
-        if size & 0x8000:  # extended dataset: the next (size & 0x7FFF) bytes hold its length
-            n = size & 0x7FFF
-            if n > 4 or pos + n > len(data):
-                break
-            size, pos = int.from_bytes(data[pos:pos + n], "big"), pos + n
-        if pos + size > len(data):
-            break
-        out.append((record, number, data[pos:pos + size]))
-        pos += size
-    return out
-
-
-def _iptc_block(img: Any) -> bytes | None:
-    """The IPTC-IIM bytes of a JPEG (Photoshop APP13, resource 0x0404) or a TIFF (tag 33723)."""
-    photoshop = img.info.get("photoshop")
-    if isinstance(photoshop, dict) and isinstance(photoshop.get(0x0404), bytes):
-        return photoshop[0x0404]
-    raw = getattr(getattr(img, "tag_v2", None), "_tagdata", {}).get(_IPTC_NAA_TIFF_TAG)  # as Pillow reads it
-    return raw if isinstance(raw, bytes) else None
-
-
-def _iptc_text(raw: bytes, utf8: bool) -> str:
-    """IPTC text is UTF-8 when 1:90 says so; without 1:90 the standard names no character set
-    and older tools wrote Latin-1/Windows-1252, so bytes that are not UTF-8 are read as that."""
-    if utf8:
-        return raw.decode("utf-8", "replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
-
-
-def iptc_keywords(img: Any) -> list[str]:
-    """IPTC-IIM keywords (dataset 2:25), decoded as dataset 1:90 says. Our own small reader,
-    not Pillow's getiptcinfo, which returns a truncated keyword as if whole, None for an empty
-    one, and nothing at all when any byte after the keywords is unexpected."""
-    block = _iptc_block(img)
-    if not block:
-        return []
-    sets = iim_datasets(block)
-    utf8 = any((r, n) == (1, 90) and v.startswith(_IPTC_UTF8) for r, n, v in sets)
-    return [_iptc_text(v, utf8) for r, n, v in sets if (r, n) == (2, 25) and v]
-
-
-def xp_keywords(img: Any) -> list[str]:
-    """Windows' XPKeywords EXIF tag (0x9C9E): UTF-16-LE, separated by semicolons."""
-    try:
-        raw = img.getexif().get(0x9C9E)
-    except Exception:  # noqa: BLE001
-        return []
-    if raw is None:
-        return []
-    data = bytes(raw) if not isinstance(raw, bytes) else raw
-    return data.decode("utf-16-le", "replace").rstrip("\x00").split(";")
-
-
-def file_keywords(path: str | Path) -> list[str]:
-    """All keywords a photo file already carries, normalised and de-duplicated (read-only)."""
-    from PIL import Image
-
-    path = Path(path)
-    found: list[str] = []
-    with open(path, "rb") as fh:
-        head = fh.read(4 << 20)
-    found += xmp_subjects(head)
-    try:
-        with Image.open(path) as img:
-            found += iptc_keywords(img) + xp_keywords(img)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        pass
-    out: list[str] = []
-    for k in found:
-        for part in re.split(r"[;,]", k):
-            t = normalise_tag(part)
-            if t and t not in out:
-                out.append(t)
-    return out
-
-
-# --- search, suggestions and learning on a Library ------------------------------------------------
-# These take a `hashcore.library.Library`; they live here so the facade stays small.
-
-USER_MODEL = "multimodal-user"
-_MODELS: dict[tuple[str, str], Any] = {}
-_MODEL_LOCK = __import__("threading").Lock()
-
-
-def model_info(config: Any) -> HeadInfo:
-    """This library's retrained model when there is one, else the shipped model."""
-    return user_model_info(Path(config.home)) or multimodal_info(config.models_dir)
-
-
-def load_model(config: Any) -> Any:
-    """The multimodal model, loaded once per process per file version (sha256-checked)."""
-    import hashcore.multimodal  # noqa: F401  (registers the model class)
-    from hashcore.methods import load_head
-
-    info = model_info(config)
-    key = (str(info.path), info.sha256)
-    with _MODEL_LOCK:
-        if key not in _MODELS:
-            head = load_head(info.path, info.sha256)
-            if head.method != "mm-sparsehash":
-                raise ModelError(f"{info.path.name} is not a multimodal tag model")
-            _MODELS[key] = head
-        return _MODELS[key]
 
 
 def _model_id(lib: Any) -> int:
@@ -242,7 +42,7 @@ def _model_id(lib: Any) -> int:
 def tag_codes(lib: Any) -> tuple[np.ndarray, np.ndarray, int]:
     """(ids, packed codes, model id) of every ok photo under the tag model; photos indexed since
     the last call (or since the model changed) are coded now from their stored features."""
-    from hashcore import bits as bitops
+    from hashcore.search import bits as bitops
 
     head, mid = load_model(lib.config), _model_id(lib)
     todo = lib.store.ids_without_code(mid)
@@ -282,10 +82,10 @@ def explicit_matches(lib: Any, tags: list[str]) -> dict[int, int]:
 
 def find(lib: Any, texts: list[str], k: int = 20, mode: str = "any", like: Any = None,
          radius: int | None = None) -> list[Any]:
-    from hashcore import bits as bitops
     from hashcore.library import Hit
-    from hashcore.search import best_scan
-    from hashcore.textenc import shared
+    from hashcore.models.textenc import shared
+    from hashcore.search import bits as bitops
+    from hashcore.search.scan import best_scan
 
     if mode not in ("any", "all"):
         raise HashLensError(f"unknown tag mode {mode!r}: use 'any' or 'all'")
@@ -432,9 +232,9 @@ def learn(lib: Any, progress: Any = None, cancel: Any = None, min_photos: int = 
     the shipped model; writes it to the data folder, where it replaces the shipped one."""
     import time
 
-    from hashcore.methods import load_head
-    from hashcore.multimodal import TrainParams, classifier_weights, learn_from_tags
-    from hashcore.textenc import shared, word_vectors
+    from hashcore.models.methods import load_head
+    from hashcore.models.textenc import shared, word_vectors
+    from hashcore.tags.multimodal import TrainParams, classifier_weights, learn_from_tags
 
     ids, feats = lib.store.features()
     pos = {int(i): n for n, i in enumerate(ids)}

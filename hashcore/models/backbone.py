@@ -162,7 +162,7 @@ class Backbone:
 def load_model() -> Any:
     import torch
 
-    from hashcore.methods.base import sha256_file
+    from hashcore.models.methods.base import sha256_file
 
     path = weights_path()
     digest = sha256_file(path)

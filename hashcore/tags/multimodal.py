@@ -1,6 +1,6 @@
 """Multimodal SparseHash (seed 000, slides 20-28): photos and tag texts in one Hamming space.
 
-Two coupled ISTA-network encoders from `hashcore.methods.sparsehash`, one per modality:
+Two coupled ISTA-network encoders from `hashcore.models.methods.sparsehash`, one per modality:
 
     image tower  h(x): backbone feature (1280) -> class logits (1000), per photo -> ISTA encoder -> bits
     text tower   g(y): MiniLM sentence vector of the tag text (384) -> ISTA encoder -> bits
@@ -48,8 +48,8 @@ import numpy as np
 
 from hashcore.config import RESOURCES
 from hashcore.errors import Cancelled, ModelError
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.sparsehash import build_ista_encoder, export_ista, ista_numpy
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.sparsehash import build_ista_encoder, export_ista, ista_numpy
 
 VOCAB_PATH = RESOURCES / "tags" / "imagenet_vocab.json"
 N_CLASSES = 1000
@@ -86,8 +86,8 @@ def classifier_weights() -> tuple[np.ndarray, np.ndarray]:
     """The backbone's own ImageNet classifier (W (1000, 1280), b (1000,)), sha256-checked."""
     import torch
 
-    from hashcore.backbone import WEIGHTS_SHA256, weights_path
-    from hashcore.methods.base import sha256_file
+    from hashcore.models.backbone import WEIGHTS_SHA256, weights_path
+    from hashcore.models.methods.base import sha256_file
 
     path = weights_path()
     if sha256_file(path) != WEIGHTS_SHA256:
@@ -127,7 +127,7 @@ class MultimodalSparseHash(HashHead):
     supervised = True
 
     def fit(self, x: np.ndarray, y: np.ndarray | None = None, progress: Any = None) -> MultimodalSparseHash:
-        raise ModelError("train the multimodal model with hashcore.multimodal.train_shipped or learn_from_tags")
+        raise ModelError("train the multimodal model with hashcore.tags.multimodal.train_shipped or learn_from_tags")
 
     @property
     def threshold(self) -> float:

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.methods.base import HashHead, register
-from hashcore.methods.dsh import (
+from hashcore.models.methods.base import HashHead, register
+from hashcore.models.methods.dsh import (
     build_mlp,
     export_mlp,
     mlp_numpy,
@@ -34,7 +34,7 @@ from hashcore.methods.dsh import (
     torch_setup,
     train_epochs,
 )
-from hashcore.methods.itq import ITQ
+from hashcore.models.methods.itq import ITQ
 
 
 def code_terms(h: Any, b: Any, l2: float, l3: float, l4: float) -> Any:

@@ -16,8 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
-from hashcore import bits as bitops
-from hashcore import kernels
+from hashcore.search import bits as bitops
+from hashcore.search import kernels
 
 BLOCK_ROWS = 1 << 18  # rows per block: measured best on this 2-core EPYC (fewer NumPy calls per query)
 
@@ -136,7 +136,7 @@ class NumpyScan:
 
 
 class CompiledScan(NumpyScan):
-    """The same scan as one fused C loop per row range (hashcore/_kernels.c): XOR, popcount and
+    """The same scan as one fused C loop per row range (hashcore/search/_kernels.c): XOR, popcount and
     the top-k bound in a single pass over memory instead of three NumPy passes. Row ranges run on
     all cores (ctypes releases the GIL). Only usable where `kernels.available()`."""
 

@@ -1,4 +1,4 @@
-"""ctypes bindings to the optional compiled search loops (hashcore/_kernels.c).
+"""ctypes bindings to the optional compiled search loops (hashcore/search/_kernels.c).
 
 The C file is built by `pip install` where a compiler exists (setup.py marks it optional). When it
 is missing, or HASHLENS_NO_KERNELS is set, `available()` is False and every caller uses its NumPy
@@ -42,7 +42,7 @@ def _library() -> ctypes.CDLL | None:
     if os.environ.get("HASHLENS_NO_KERNELS"):
         return None
     try:
-        spec = importlib.util.find_spec("hashcore._kernels")
+        spec = importlib.util.find_spec("hashcore.search._kernels")
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.origin:

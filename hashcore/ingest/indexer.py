@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hashcore.decode import Photo, decode_file, is_photo_name
 from hashcore.errors import Cancelled, DecodeError
-from hashcore.models import Encoder
-from hashcore.store import Store
+from hashcore.ingest.decode import Photo, decode_file, is_photo_name
+from hashcore.models.manifest import Encoder
+from hashcore.store.db import Store
 
 Progress = Callable[[int, int, str], None]
 

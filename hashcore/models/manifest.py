@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from hashcore import bits as bitops
-from hashcore.backbone import Backbone
 from hashcore.config import RESOURCES, SUPPORTED_BITS
 from hashcore.errors import ModelError
-from hashcore.methods import HashHead, load_head
+from hashcore.models.backbone import Backbone
+from hashcore.models.methods import HashHead, load_head
+from hashcore.search import bits as bitops
 
 
 @dataclass(frozen=True)

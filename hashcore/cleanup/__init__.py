@@ -1,0 +1,1 @@
+"""Which copy to keep, and moving the rest to the trash (with undo)."""

@@ -1,0 +1,1 @@
+"""From files to rows: decoding (Pillow, EXIF, draft mode), thumbnails, the incremental indexer."""

@@ -1,0 +1,1 @@
+"""The backbone, the text encoder, the hashing methods, training, and the model manifest."""

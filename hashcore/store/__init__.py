@@ -1,0 +1,1 @@
+"""The one SQLite file: schema, migrations, every query, and the shared in-memory code cache."""

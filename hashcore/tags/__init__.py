@@ -1,0 +1,1 @@
+"""Tags: keywords in files, automatic tags, tag search, and the multimodal model behind it."""
