@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.widgets import human_bytes, human_date, short_folder
+from hashcore.ingest.paths import display_path
 
 
 class ZoomView(QGraphicsView):
@@ -202,7 +203,8 @@ class CompareView(QWidget):
     def _fill_captions(self) -> None:
         for cap, row in zip(self.captions, self.rows, strict=False):
             mark = self.marks.get(row["id"], "")
-            cap.setText(f"<b>{mark}</b> {row['path'].rsplit('/', 1)[-1]}" if mark else row["path"].rsplit("/", 1)[-1])
+            name = display_path(row["path"].rsplit("/", 1)[-1])
+            cap.setText(f"<b>{mark}</b> {name}" if mark else name)
 
     def _fill_facts(self) -> None:
         facts = [
@@ -217,7 +219,7 @@ class CompareView(QWidget):
         self.facts.setRowCount(len(facts))
         self.facts.setColumnCount(len(self.rows))
         self.facts.setVerticalHeaderLabels([f[0] for f in facts])
-        self.facts.setHorizontalHeaderLabels([r["path"].rsplit("/", 1)[-1] for r in self.rows])
+        self.facts.setHorizontalHeaderLabels([display_path(r["path"].rsplit("/", 1)[-1]) for r in self.rows])
         self.differences: list[str] = []
         for n, (name, fmt, best) in enumerate(facts):
             values = [fmt(r) for r in self.rows]
@@ -227,7 +229,7 @@ class CompareView(QWidget):
             top = max((best(r) for r in self.rows), default=None) if best and differ else None
             for c, (r, v) in enumerate(zip(self.rows, values, strict=True)):
                 item = QTableWidgetItem(v)
-                item.setToolTip(r["path"] if name == "Folder" else v)
+                item.setToolTip(display_path(r["path"]) if name == "Folder" else v)
                 if differ:
                     f = item.font()
                     f.setBold(True)
@@ -319,4 +321,4 @@ class CompareView(QWidget):
         v.apply(self._per_view_scale(v), self.centre)
         mark = self.marks.get(row["id"], "")
         self.captions[0].setText(f"<b>{self.flicker_index + 1}/{len(self.rows)}</b> {mark} "
-                                 f"{row['path'].rsplit('/', 1)[-1]}")
+                                 f"{display_path(row['path'].rsplit('/', 1)[-1])}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings
 
 from app.photogrid import PhotoModel, ThumbCache
 from app.workers import JobRunner, ThumbLoader
@@ -20,6 +20,11 @@ def settings() -> QSettings:
     return QSettings("HashLens", "HashLens")
 
 
+def auto_tag_enabled(s: QSettings) -> bool:
+    """Tag new photos after indexing (keywords in the files, the model's tags); Settings."""
+    return bool(s.value("autoTag", True, type=bool))
+
+
 @dataclass
 class AppContext:
     config: Config
@@ -28,6 +33,17 @@ class AppContext:
     thumbs: ThumbCache
     lib: Any  # hashcore.library.Library for reads in the GUI thread
     edge: int = DEFAULT_EDGE
+
+    @classmethod
+    def open(cls, config: Config, encoder: Any, edge: int, parent: QObject) -> AppContext:
+        """The job runner, the thumbnail loader and cache (owned by `parent`), and the GUI
+        thread's Library; an edge that is not one of THUMB_EDGES falls back to the default."""
+        from hashcore.library import Library
+
+        runner = JobRunner(config, str(config.db_path), encoder, parent)
+        loader = ThumbLoader(config.cache_dir, parent=parent)
+        return cls(config, runner, loader, ThumbCache(loader, parent=parent), Library(config, encoder=encoder),
+                   edge if edge in THUMB_EDGES else DEFAULT_EDGE)
 
     def photo_model(self) -> PhotoModel:
         return PhotoModel(self.thumbs, self.edge)

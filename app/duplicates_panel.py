@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -31,13 +31,15 @@ from app.compare import CompareView
 from app.context import AppContext
 from app.widgets import heading, human_bytes, muted
 from hashcore.cleanup.keep import is_protected
+from hashcore.ingest.paths import display_path
 
 # (name, Hamming radius at 64 bits, minimum feature cosine)
 # Default matches hashcore.library's defaults, calibrated on real photos and planted copies
 # (copies: cosine >= 0.86, Hamming <= 2 at 64 bits; different photos: cosine <= 0.70, Hamming >= 12).
 LEVELS = (("Strict", 2, 0.95), ("Close", 4, 0.90), ("Default", 6, 0.80), ("Loose", 9, 0.75),
           ("Very loose", 12, 0.70))
-RULES = (("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
+RULES = (("best", "Keep the best copy (the original)"),
+         ("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
          ("oldest", "Keep the oldest"), ("newest", "Keep the newest"),
          ("folder", "Keep the one in a preferred folder"))
 GroupRole = Qt.ItemDataRole.UserRole + 10
@@ -50,7 +52,7 @@ class DuplicatesPanel(QWidget):
     trashRequested = Signal(list, int)  # ids, bytes (already confirmed by the person)
     undoRequested = Signal()
     dismissRequested = Signal(list)
-    compareImagesWanted = Signal(list)  # paths
+    compareImagesWanted = Signal(object)  # a list of paths (Signal(list) drops bytes that are not UTF-8)
     chooseFolderRequested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -60,6 +62,7 @@ class DuplicatesPanel(QWidget):
         self.result: Any = None
         self.marked: dict[int, set[int]] = {}  # group index -> ids marked for removal
         self.keep: dict[int, int] = {}  # group index -> the rule's keeper
+        self.reasons: dict[int, str] = {}  # group index -> why the rule keeps that one
         self.preferred: str | None = None
         self.can_undo = False
 
@@ -173,6 +176,18 @@ class DuplicatesPanel(QWidget):
         self._update_summary()
 
     # -- controls ------------------------------------------------------------------------------
+    def restore(self, s: QSettings) -> None:
+        self.level.setValue(int(s.value("duplicates/level", 2)))
+        self.rule.setCurrentIndex(max(self.rule.findData(s.value("duplicates/rule", "best")), 0))
+        pref = s.value("duplicates/preferred", "")
+        if pref:
+            self.set_preferred(str(pref))
+
+    def save(self, s: QSettings) -> None:
+        s.setValue("duplicates/level", self.level.value())
+        s.setValue("duplicates/rule", self.rule.currentData())
+        s.setValue("duplicates/preferred", self.preferred or "")
+
     def params(self) -> tuple[int, float, str, str | None]:
         name, r64, cos = LEVELS[self.level.value()]
         radius = max(0, round(r64 * self.ctx.config.bits / 64))
@@ -210,6 +225,7 @@ class DuplicatesPanel(QWidget):
         self.result = result
         self.marked = {n: set(plan[1]) for n, plan in enumerate(result.plans)}
         self.keep = {n: plan[0] for n, plan in enumerate(result.plans)}
+        self.reasons = {n: getattr(plan, "reason", "") for n, plan in enumerate(result.plans)}
         self._fill_groups()
         self._rule_changed()
         self._update_summary()
@@ -218,9 +234,16 @@ class DuplicatesPanel(QWidget):
             self.compare.set_rows([])
             self.members.clear()
 
+    def set_banner(self, text: str) -> None:
+        self.banner.setText(text)
+
+    def set_compare_images(self, images: dict[str, QImage | None]) -> None:
+        self.compare.set_images(images)
+
     def set_plans(self, plans: list[tuple[int, list[int]]]) -> None:
         self.marked = {n: set(p[1]) for n, p in enumerate(plans)}
         self.keep = {n: p[0] for n, p in enumerate(plans)}
+        self.reasons = {n: getattr(p, "reason", "") for n, p in enumerate(plans)}
         self._refresh_group_items()
         self._fill_members()
         self._update_summary()
@@ -260,7 +283,7 @@ class DuplicatesPanel(QWidget):
     def _set_group_item(self, item: QTreeWidgetItem, n: int) -> None:
         g = self.result.groups[n]
         rows = self.result.rows
-        name = Path(g.paths[0]).name
+        name = display_path(Path(g.paths[0]).name)
         item.setText(0, f"{name}" + (f" + {len(g.paths) - 1}" if len(g.paths) > 1 else ""))
         item.setText(1, str(len(g.image_ids)))
         item.setText(2, "identical" if g.kind == "exact" else f"{g.score:.3f}")
@@ -297,7 +320,8 @@ class DuplicatesPanel(QWidget):
             return
         g = self.result.groups[n]
         kind = "Exact copies" if g.kind == "exact" else f"Near duplicates, score {g.score:.3f}"
-        self.group_title.setText(f"{kind}: {len(g.image_ids)} photos")
+        reason = self.reasons.get(n, "")
+        self.group_title.setText(f"{kind}: {len(g.image_ids)} photos" + (f" — rule: {reason}" if reason else ""))
         self._fill_members()
         rows = [self.result.rows[i] for i in g.image_ids if i in self.result.rows]
         self.compare.set_rows(rows, self._marks(n))
@@ -328,10 +352,10 @@ class DuplicatesPanel(QWidget):
             row = self.result.rows.get(image_id)
             if row is None:
                 continue
-            item = QTreeWidgetItem(["", Path(row["path"]).name, f"{row.get('width')} × {row.get('height')}",
+            item = QTreeWidgetItem(["", display_path(Path(row["path"]).name), f"{row.get('width')} × {row.get('height')}",
                                     human_bytes(row["size"]), self._decision(n, image_id)])
             item.setData(0, IdRole, image_id)
-            item.setToolTip(1, row["path"])
+            item.setToolTip(1, display_path(row["path"]))
             flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
             if not self.protected(image_id):
                 flags |= Qt.ItemFlag.ItemIsUserCheckable
@@ -356,7 +380,7 @@ class DuplicatesPanel(QWidget):
     def _thumb_updated(self, path: str) -> None:
         for k in range(self.members.topLevelItemCount()):
             item = self.members.topLevelItem(k)
-            if item.toolTip(1) == path:
+            if item.toolTip(1) == display_path(path):
                 pix = self.ctx.thumbs.get(path, 96)
                 if pix is not None:
                     item.setIcon(1, QIcon(pix))

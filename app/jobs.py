@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage
 
 from hashcore.errors import Cancelled
 from hashcore.ingest.decode import open_full
+from hashcore.ingest.paths import display_path
 
 PHASE_SEP = "\x1f"  # progress text "phase<SEP>detail": the status bar shows the phase's name
 
@@ -167,14 +168,14 @@ def search_id_job(ctx: Any, image_id: int, k: int, radius: int | None) -> Search
     with ctx.library() as lib:
         row = lib.store.image(image_id)
         hits = lib.search_id(image_id, k, radius)
-    return SearchResult(Path(row["path"]).name, row["path"], hits, time.perf_counter() - t0, image_id)
+    return SearchResult(display_path(Path(row["path"]).name), row["path"], hits, time.perf_counter() - t0, image_id)
 
 
 def search_file_job(ctx: Any, path: str, k: int, radius: int | None, label: str | None = None) -> SearchResult:
     t0 = time.perf_counter()
     with ctx.library() as lib:
         hits = lib.search_file(path, k, radius)
-    return SearchResult(label or Path(path).name, path, hits, time.perf_counter() - t0)
+    return SearchResult(label or display_path(Path(path).name), path, hits, time.perf_counter() - t0)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -23,17 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.photo_panel import PhotoPanel
 from app.photogrid import PhotoGrid
 from app.widgets import EmptyState, PreviewPane, heading, muted, plural
+from hashcore.ingest.paths import display_path
 
 
-class LibraryPanel(QWidget):
+class LibraryPanel(PhotoPanel):
     addFolderRequested = Signal()
     samplesRequested = Signal()
     rescanRequested = Signal()
     removeRootRequested = Signal(int)
     protectRootRequested = Signal(int, bool)
-    selectionChangedTo = Signal(object)  # the current row dict or None
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,7 +113,7 @@ class LibraryPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
-        self.grid.selectionModel().currentChanged.connect(self._current_changed)
+        self._wire_photos()
         self._root_selected()
 
     # -- data ----------------------------------------------------------------------------------
@@ -148,9 +148,9 @@ class LibraryPanel(QWidget):
             if r["errors"]:
                 bits.append(plural(r["errors"], "error"))
             text = ", ".join(bits) or "ok"
-            item = QTreeWidgetItem([("🔒 " if r["protected"] else "") + Path(r["path"]).name or r["path"],
+            item = QTreeWidgetItem([("🔒 " if r["protected"] else "") + display_path(Path(r["path"]).name or r["path"]),
                                     f"{r['indexed']:,}", text])
-            item.setToolTip(0, r["path"] + ("\nProtected: never proposed for removal" if r["protected"] else ""))
+            item.setToolTip(0, display_path(r["path"]) + ("\nProtected: never proposed for removal" if r["protected"] else ""))
             item.setToolTip(2, text)
             item.setData(0, Qt.ItemDataRole.UserRole, r["id"])
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -165,7 +165,7 @@ class LibraryPanel(QWidget):
 
     def _apply_filter(self) -> None:
         text = self.filter_edit.text().strip().lower()
-        rows = [r for r in self.all_rows if text in r["path"].lower()] if text else self.all_rows
+        rows = [r for r in self.all_rows if text in display_path(r["path"]).lower()] if text else self.all_rows
         self.model.set_rows(rows)
         total = len(self.all_rows)
         self.count_label.setText(f"{len(rows):,} of {total:,} photos" if text else f"{total:,} photos")
@@ -193,10 +193,3 @@ class LibraryPanel(QWidget):
         r = self.selected_root()
         if r is not None:
             self.protectRootRequested.emit(r["id"], checked)
-
-    def _current_changed(self, *_: Any) -> None:
-        row = self.grid.current_row()
-        self.selectionChangedTo.emit(row)
-
-    def show_label(self) -> QLabel:
-        return self.count_label

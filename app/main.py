@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     win.show()
     if args.folders:
-        win.index_folders(args.folders)
+        win.library_ctl.index_folders(args.folders)
     try:
         return int(app.exec())
     finally:

@@ -20,7 +20,6 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette, QPixmap
@@ -32,7 +31,9 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from app.widgets import file_url
 from app.workers import ThumbLoader
+from hashcore.ingest.paths import display_path
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2
@@ -43,7 +44,7 @@ RowRole = Qt.ItemDataRole.UserRole + 4
 class ThumbCache(QObject):
     """Decoded thumbnails in memory (LRU), filled asynchronously from the disk cache."""
 
-    updated = Signal(str)
+    updated = Signal(object)  # the path, exactly (a str signal drops bytes that are not UTF-8)
 
     def __init__(self, loader: ThumbLoader, capacity: int = 3000, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,11 +116,11 @@ class PhotoModel(QAbstractListModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return row.get("label") or Path(row["path"]).name
+            return row.get("label") or display_path(Path(row["path"]).name)
         if role == Qt.ItemDataRole.DecorationRole:
             return self.cache.get(row["path"], self.edge)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.get("tooltip") or row["path"]
+            return row.get("tooltip") or display_path(row["path"])
         if role == IdRole:
             return row["id"]
         if role == PathRole:
@@ -129,7 +130,8 @@ class PhotoModel(QAbstractListModel):
         if role == RowRole:
             return row
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{Path(row['path']).name} {row.get('badge', ('',))[0] if row.get('badge') else ''}".strip()
+            name = display_path(Path(row["path"]).name)
+            return f"{name} {row.get('badge', ('',))[0] if row.get('badge') else ''}".strip()
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -142,7 +144,7 @@ class PhotoModel(QAbstractListModel):
     def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
         """Dragging photos out of the grid gives other apps (file managers, editors) the files."""
         md = QMimeData()
-        md.setUrls([QUrl.fromLocalFile(self.rows[i.row()]["path"]) for i in indexes if i.isValid()])
+        md.setUrls([file_url(self.rows[i.row()]["path"]) for i in indexes if i.isValid()])
         return md
 
     def _thumb_updated(self, path: str) -> None:
@@ -195,7 +197,7 @@ class PhotoDelegate(QStyledItemDelegate):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(pal.color(QPalette.ColorRole.AlternateBase))
             p.drawRoundedRect(box.adjusted(8, 8, -8, -8), 4, 4)
-            path = index.data(PathRole) or ""
+            path = self.model.rows[index.row()]["path"]  # not data(PathRole): see PhotoGrid.selected_rows
             if self.model.cache.failed(path, e):
                 p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, "cannot\nread")
@@ -260,11 +262,14 @@ class PhotoGrid(QListView):
         return [int(i.data(IdRole)) for i in sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())]
 
     def selected_rows(self) -> list[dict[str, Any]]:
-        return [i.data(RowRole) for i in sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())]
+        """The rows themselves, not `data(RowRole)`: through a QVariant a path loses every byte
+        that is not UTF-8 ('caf\\udce9.jpg' comes back as 'caf.jpg'), and the row its other types."""
+        rows = self.photo_model.rows
+        return [rows[i.row()] for i in sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())]
 
     def current_row(self) -> dict[str, Any] | None:
         idx = self.currentIndex()
-        return idx.data(RowRole) if idx.isValid() else None
+        return self.photo_model.rows[idx.row()] if idx.isValid() else None
 
     def select_id(self, image_id: int) -> bool:
         n = self.photo_model.row_of_id(image_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.photo_panel import PhotoPanel
 from app.photogrid import PhotoGrid
 from app.widgets import PreviewPane, heading, muted
+from hashcore.ingest.paths import display_path
 
 EXACT_COLOUR = "#1e8449"
 
@@ -34,10 +36,9 @@ def distance_colour(d: int, bits: int) -> str:
     return "#7b7d7d"
 
 
-class SimilarPanel(QWidget):
+class SimilarPanel(PhotoPanel):
     searchRequested = Signal()  # re-run the current query with new controls
     chooseFileRequested = Signal()
-    selectionChangedTo = Signal(object)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -111,13 +112,24 @@ class SimilarPanel(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
         lay.addLayout(header)
         lay.addWidget(split, 1)
-        self.grid.selectionModel().currentChanged.connect(lambda *_: self.selectionChangedTo.emit(self.grid.current_row()))
+        self._wire_photos()
         self.search_btn.setEnabled(False)
         ctx.thumbs.updated.connect(self._thumb_ready)
 
     def _thumb_ready(self, path: str) -> None:
         if self.query is not None and self.query.get("id") is not None and self.query.get("path") == path:
             self.set_query_thumb(self.ctx.thumbs.get(path, self.ctx.edge))
+
+    def restore(self, s: QSettings) -> None:
+        self.k_spin.setValue(int(s.value("similar/k", 24)))
+        self.radius_spin.setValue(int(s.value("similar/radius", -1)))
+
+    def save(self, s: QSettings) -> None:
+        s.setValue("similar/k", self.k_spin.value())
+        s.setValue("similar/radius", self.radius_spin.value())
+
+    def k(self) -> int:
+        return self.k_spin.value()
 
     def radius(self) -> int | None:
         v = self.radius_spin.value()
@@ -130,9 +142,9 @@ class SimilarPanel(QWidget):
     def set_query(self, query: dict[str, Any], thumb: QPixmap | QImage | None = None) -> None:
         self.query = query
         self.search_btn.setEnabled(True)
-        name = query.get("label") or Path(query.get("path") or "").name
+        name = query.get("label") or display_path(Path(query.get("path") or "").name)
         self.title.setText(f"Photos like “{name}”")
-        self.subtitle.setText(query.get("path") or "")
+        self.subtitle.setText(display_path(query.get("path") or ""))
         if thumb is None and query.get("id") is not None:
             thumb = self.ctx.thumbs.get(query["path"], self.ctx.edge)  # asks for it if not cached
         self.set_query_thumb(thumb)
@@ -155,7 +167,7 @@ class SimilarPanel(QWidget):
             rows.append({"id": h.id, "path": h.path, "distance": h.distance, "exact": h.exact_code,
                          "badge": badge, "rank": n,
                          "tooltip": f"#{n} · distance {h.distance} of {bits} bits"
-                                    f"{' · exact code match' if h.exact_code else ''}\n{h.path}"})
+                                    f"{' · exact code match' if h.exact_code else ''}\n{display_path(h.path)}"})
         self.model.set_rows(rows)
         exact = sum(1 for h in self.hits if h.exact_code)
         r = self.radius()

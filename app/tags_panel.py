@@ -26,17 +26,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.context import AppContext
+from app.photo_panel import PhotoPanel
 from app.photogrid import PhotoGrid
 from app.widgets import PreviewPane, heading, muted
+from hashcore.ingest.paths import display_path
 
 ALL = "\0all"
 AUTO_HEADING = "\0auto"
 
 
-class TagsPanel(QWidget):
-    tagRequested = Signal(str, list, list)  # action ("add"|"remove"), ids, tags
+class TagsPanel(PhotoPanel):
     filterChanged = Signal(object)  # tag or None
-    selectionChangedTo = Signal(object)
     semanticSearchRequested = Signal(str)
     learnRequested = Signal()
 
@@ -128,7 +128,7 @@ class TagsPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
-        self.grid.selectionModel().currentChanged.connect(lambda *_: self.selectionChangedTo.emit(self.grid.current_row()))
+        self._wire_photos()
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
 
@@ -138,6 +138,13 @@ class TagsPanel(QWidget):
         self.semantic_edit.setEnabled(fn is not None)
         self.semantic_note.setVisible(fn is None)
         self.learn_btn.setEnabled(fn is not None)
+
+    def set_learning(self, on: bool) -> None:
+        """While the tag model retrains, its button waits."""
+        self.learn_btn.setEnabled(not on)
+
+    def show_note(self, text: str) -> None:
+        self.count.setText(text)
 
     def set_completions(self, words: list[str]) -> None:
         from PySide6.QtCore import QStringListModel
@@ -151,7 +158,8 @@ class TagsPanel(QWidget):
         bits = self.ctx.config.bits
         rows = [{"id": h.id, "path": h.path, "distance": h.distance, "rank": n,
                  "badge": ("tagged" if h.exact_code else str(h.distance), distance_colour(h.distance, bits)),
-                 "tooltip": f"#{n} · distance {h.distance}{' · you tagged it so' if h.exact_code else ''}\n{h.path}"}
+                 "tooltip": f"#{n} · distance {h.distance}{' · you tagged it so' if h.exact_code else ''}\n"
+                            f"{display_path(h.path)}"}
                 for n, h in enumerate(result.hits, 1)]
         self.model.set_rows(rows)
         self.count.setText(f"{len(rows):,} photos of “{result.text}”, nearest first · "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from hashcore.ingest.paths import display_path
 
 
 def human_bytes(n: float) -> str:
@@ -37,7 +40,7 @@ def plural(n: int, word: str) -> str:
 def short_folder(path: str, parts: int = 2) -> str:
     """The last folders of a file's path ('…/Pictures/Holiday'): enough to tell copies apart."""
     p = Path(path).parent.parts
-    return str(Path(*p)) if len(p) <= parts + 1 else "…/" + "/".join(p[-parts:])
+    return display_path(str(Path(*p)) if len(p) <= parts + 1 else "…/" + "/".join(p[-parts:]))
 
 
 def human_date(row: dict[str, Any]) -> str:
@@ -61,16 +64,22 @@ def tags_html(tags: list[dict[str, Any]]) -> str:
     return ", ".join(parts) or "—"
 
 
+def file_url(path: str) -> QUrl:
+    """A file:// URL of the path's exact bytes. QUrl.fromLocalFile would drop a byte that is not
+    UTF-8 (b'caf\\xe9.jpg' -> 'caf.jpg', another file); percent-encoding the bytes keeps it."""
+    return QUrl.fromEncoded(b"file://" + urllib.parse.quote_from_bytes(os.fsencode(path)).encode("ascii"))
+
+
 def open_file(path: str) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    QDesktopServices.openUrl(file_url(path))
 
 
 def show_in_folder(path: str) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+    QDesktopServices.openUrl(file_url(os.path.dirname(path)))
 
 
 def copy_text(text: str) -> None:
-    QGuiApplication.clipboard().setText(text)
+    QGuiApplication.clipboard().setText(display_path(text))  # Qt would drop bytes that are not UTF-8
 
 
 def heading(text: str, size: float = 1.25) -> QLabel:
@@ -169,8 +178,8 @@ class PreviewPane(QFrame):
             for lab in self.labels.values():
                 lab.setText("")
             return
-        self.title.setText(Path(row["path"]).name)
-        self.labels["Folder"].setText(str(Path(row["path"]).parent))
+        self.title.setText(display_path(Path(row["path"]).name))
+        self.labels["Folder"].setText(display_path(Path(row["path"]).parent))
         self.labels["Size"].setText(human_bytes(row.get("size") or 0))
         w, h = row.get("width"), row.get("height")
         self.labels["Resolution"].setText(f"{w} × {h} ({(w or 0) * (h or 0) / 1e6:.1f} MP)" if w else "unknown")
@@ -179,6 +188,10 @@ class PreviewPane(QFrame):
         self.labels["Camera"].setText(row.get("camera") or "—")
         self.labels["Tags"].setText(tags_html(tags or []))
         self.image.set_image(None, "Loading…")
+
+    def show_thumb(self, thumb: QPixmap) -> None:
+        """The cached thumbnail while the larger image loads."""
+        self.image.set_image(thumb)
 
     def set_image(self, path: str, img: QImage) -> None:
         if self.row is not None and self.row["path"] == path:

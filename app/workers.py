@@ -27,6 +27,7 @@ from PySide6.QtGui import QImage
 from hashcore.config import Config
 from hashcore.errors import HashLensError
 from hashcore.ingest import thumbs
+from hashcore.ingest.paths import display_path
 
 
 class JobSignals(QObject):
@@ -47,7 +48,7 @@ class JobContext:
         now = time.monotonic()
         if now - self._last >= 0.05 or done >= total:  # at most ~20 updates a second
             self._last = now
-            self._job.signals.progress.emit(done, total, text)
+            self._job.signals.progress.emit(done, total, display_path(text))  # shown, never opened
 
     def cancelled(self) -> bool:
         return self._job.cancel_event.is_set()
@@ -85,10 +86,10 @@ class Job(QRunnable):
         try:
             out = self.fn(JobContext(self), *self.args)
         except HashLensError as exc:
-            self.signals.error.emit(str(exc))
+            self.signals.error.emit(display_path(str(exc)))
         except Exception as exc:  # a bug must reach the user as a dialog, not kill the thread
             traceback.print_exc()
-            self.signals.error.emit(f"{type(exc).__name__}: {exc}")
+            self.signals.error.emit(display_path(f"{type(exc).__name__}: {exc}"))
         else:
             self.signals.result.emit(out)
         finally:
@@ -135,8 +136,10 @@ class JobRunner(QObject):
 
 
 class ThumbSignals(QObject):
-    ready = Signal(str, int, QImage)
-    failed = Signal(str, int)
+    # paths travel as Python objects: a str signal would turn a name whose bytes are not UTF-8
+    # ('caf\\udce9.jpg') into another file's name ('caf.jpg')
+    ready = Signal(object, int, QImage)
+    failed = Signal(object, int)
 
 
 class _ThumbTask(QRunnable):

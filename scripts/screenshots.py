@@ -107,6 +107,13 @@ def main() -> int:
         QTimer.singleShot(ms if signal is None else 180_000, loop.quit)
         loop.exec()
 
+    def wait_until(done, limit_ms: int = 180_000) -> None:  # noqa: ANN001
+        """Wait for a state, not a count of signals: two jobs' answers can arrive in one batch."""
+        for _ in range(limit_ms // 50):
+            if done():
+                return
+            wait(ms=50)
+
     def shot(name: str) -> None:
         wait(ms=900)  # let thumbnails and previews arrive
         path = out / f"{name}.png"
@@ -115,19 +122,19 @@ def main() -> int:
 
     wait(win.snapshotLoaded)
     shot("0-empty-state")
-    win.show_errors_on_finish = False
-    win.index_folders([str(photos)])
+    win.library_ctl.show_errors_on_finish = False
+    win.library_ctl.index_folders([str(photos)])
     wait(win.indexingFinished)
     wait(ms=1500)
     cat = next(r for r in win.library.model.rows if r["path"].endswith("chelsea-cat.jpg"))
     win.library.grid.select_id(cat["id"])
     shot("1-library")
-    win.find_similar(cat["id"])
+    win.similar_ctl.find_similar(cat["id"])
     wait(win.searchFinished)
     win.similar.grid.select_id(win.similar.model.rows[0]["id"])
     shot("2-similar")
     win.tabs.setCurrentWidget(win.duplicates)
-    win.find_duplicates()
+    win.duplicates_ctl.find_duplicates()
     wait(win.duplicatesFound)
     near = next((n for n, g in enumerate(win.duplicates.result.groups) if g.kind == "near"), 0)
     win.duplicates.select_group(near)
@@ -135,16 +142,15 @@ def main() -> int:
     shot("3-duplicates")
     win.tabs.setCurrentWidget(win.tags)
     ids = [r["id"] for r in win.library.model.rows if "IMG_0412" in r["path"] or "chelsea" in r["path"]]
-    win.change_tags("add", ids, ["cat"])
-    win.change_tags("add", [r["id"] for r in win.library.model.rows if "astronaut" in r["path"]], ["space"])
-    wait(win.snapshotLoaded)
-    wait(win.snapshotLoaded)
+    win.tags_ctl.change_tags("add", ids, ["cat"])
+    win.tags_ctl.change_tags("add", [r["id"] for r in win.library.model.rows if "astronaut" in r["path"]], ["space"])
+    wait_until(lambda: {"cat", "space"} <= {t for t, n, _ in win.snapshot.tags if n})
     win.tags.tag_list.setCurrentRow(1)  # the "cat" tag: the grid shows only those photos
     wait(win.snapshotLoaded)
     win.tags.grid.selectAll()
     shot("4-tags")
     win.tabs.setCurrentWidget(win.library)
-    win.show_problems()
+    win.errors_dock.show_problems()
     shot("5-problems")
     win.close()
     shutil.rmtree(tmp, ignore_errors=True)

@@ -42,8 +42,8 @@ def test_try_the_sample_photos(qtbot, window, config) -> None:  # noqa: ANN001
 def test_index_find_similar_dedupe_trash_undo(qtbot, indexed, photos, config) -> None:  # noqa: ANN001, PLR0915
     win = indexed
     total = count_photos(photos)
-    assert f"Indexed {total} photos" in win.status_label.text()
-    assert not win.progress.isVisible()
+    assert f"Indexed {total} photos" in win.status_bar.message.text()
+    assert not win.status_bar.progress.isVisible()
 
     # thumbnails are made lazily in workers and cached on disk
     model = win.library.model
@@ -69,7 +69,7 @@ def test_index_find_similar_dedupe_trash_undo(qtbot, indexed, photos, config) ->
     # a byte-identical backup has the same code: distance 0, marked exact
     astro = next(r for r in model.rows if r["path"].endswith("originals/astronaut.jpg"))
     with qtbot.waitSignal(win.searchFinished, timeout=60_000) as sig:
-        win.find_similar(astro["id"])
+        win.similar_ctl.find_similar(astro["id"])
     top = sig.args[0].hits[0]
     assert top.path.endswith("backup/astronaut.jpg") and top.distance == 0 and top.exact_code
     assert win.similar.model.rows[0]["badge"][0].startswith("= exact")
