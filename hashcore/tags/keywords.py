@@ -1,6 +1,12 @@
-"""Keywords photo files already carry: XMP dc:subject, IPTC keywords (2:25), Windows XP keywords.
+"""Keywords photo files already carry: XMP dc:subject, IPTC keywords (2:25), Windows XP keywords,
+and XMP sidecar files beside the photo (`photo.jpg.xmp` as darktable and digiKam write it,
+`photo.xmp` as Lightroom and digiKam's option write it).
 
-Imported read-only as tags with source "file".
+In XMP, hierarchical keywords (Lightroom/darktable `lr:hierarchicalSubject` "Places|Paris",
+digiKam `digiKam:TagsList` "Places/Paris") give their last level ("paris"): the upper levels
+are a person's filing categories ("Places", "People"), not what the photo shows, and the tools
+usually also write the leaf into dc:subject. The tools' own internal trees (darktable|...,
+_Digikam_Internal_Tags_/...) are skipped. Imported read-only as tags with source "file".
 """
 
 from __future__ import annotations
@@ -15,10 +21,16 @@ from hashcore.models.textenc import normalise_tag
 _XMP_START, _XMP_END = b"<x:xmpmeta", b"</x:xmpmeta>"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
+# hierarchical keyword properties and the separator between their levels
+_HIERARCHICAL = {"{http://ns.adobe.com/lightroom/1.0/}hierarchicalSubject": "|",
+                 "{http://www.digikam.org/ns/1.0/}TagsList": "/"}
+_TOOL_TREES = ("darktable", "_digikam_internal_tags_")
+_SIDECAR_MAX = 16 << 20  # bytes read from a sidecar (darktable's edit history makes them large)
 
 
 def xmp_subjects(data: bytes) -> list[str]:
-    """dc:subject entries of an XMP packet found anywhere in the file's bytes."""
+    """Keywords of an XMP packet found anywhere in the file's bytes: dc:subject entries, then
+    the last level of each hierarchical keyword. Malformed XML gives none."""
     start = data.find(_XMP_START)
     end = data.find(_XMP_END, start)
     if start < 0 or end < 0:
@@ -30,6 +42,35 @@ def xmp_subjects(data: bytes) -> list[str]:
     out = []
     for subj in root.iter(f"{_DC}subject"):
         out += [li.text or "" for li in subj.iter(f"{_RDF}li")]
+    for prop, sep in _HIERARCHICAL.items():
+        for node in root.iter(prop):
+            for li in node.iter(f"{_RDF}li"):
+                levels = [x.strip() for x in (li.text or "").split(sep) if x.strip()]
+                if levels and levels[0].lower() not in _TOOL_TREES:
+                    out.append(levels[-1])
+    return out
+
+
+def sidecars(path: Path) -> list[Path]:
+    """The XMP sidecar files a photo may have, in the order they are read: `photo.jpg.xmp`,
+    then `photo.xmp` (which a RAW+JPEG pair shares, as the tools intend); also spelt `.XMP`."""
+    names = [path.name + ".xmp", path.name + ".XMP"]
+    if path.suffix:
+        names += [path.stem + ".xmp", path.stem + ".XMP"]
+    return [path.with_name(n) for n in dict.fromkeys(names)]
+
+
+def sidecar_keywords(path: Path) -> list[str]:
+    """Keywords in the photo's XMP sidecars. One that is missing, unreadable (a folder, no
+    permission) or not XMP adds nothing: the photo's own keywords still count."""
+    out: list[str] = []
+    for side in sidecars(path):
+        try:
+            with open(side, "rb") as fh:
+                data = fh.read(_SIDECAR_MAX)
+        except OSError:
+            continue  # no such sidecar, or one we may not read: it has no keywords for us
+        out += xmp_subjects(data)
     return out
 
 
@@ -103,7 +144,8 @@ def xp_keywords(img: Any) -> list[str]:
 
 
 def file_keywords(path: str | Path) -> list[str]:
-    """All keywords a photo file already carries, normalised and de-duplicated (read-only)."""
+    """All keywords a photo file and its XMP sidecars already carry, normalised and
+    de-duplicated, the photo's own first (read-only)."""
     from PIL import Image
 
     path = Path(path)
@@ -116,6 +158,7 @@ def file_keywords(path: str | Path) -> list[str]:
             found += iptc_keywords(img) + xp_keywords(img)
     except (OSError, ValueError, Image.DecompressionBombError):
         pass
+    found += sidecar_keywords(path)
     out: list[str] = []
     for k in found:
         for part in re.split(r"[;,]", k):

@@ -243,3 +243,107 @@ def test_a_malformed_app13_gives_no_keywords_and_no_crash(tmp_path, payload):
         assert library.index([path.parent]).indexed == 1
         assert library.import_keywords() == 0
         assert library.store.tags_of(library.store.images()[0]["id"]) == []
+
+
+# --- XMP sidecar files beside the photo ------------------------------------------------------------
+
+
+def sidecar_xml(subjects=(), hierarchical=(), tagslist=()) -> bytes:
+    """An XMP sidecar laid out the way darktable, digiKam (Exiv2) and Lightroom write them."""
+    def bag(tag: str, items) -> str:
+        lis = "".join(f"<rdf:li>{i}</rdf:li>" for i in items)
+        return f"<{tag}><rdf:Bag>{lis}</rdf:Bag></{tag}>" if items else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+            ' xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmlns:digiKam="http://www.digikam.org/ns/1.0/"'
+            ' xmlns:darktable="http://darktable.sf.net/" darktable:xmp_version="5">'
+            + bag("dc:subject", subjects) + bag("lr:hierarchicalSubject", hierarchical)
+            + bag("digiKam:TagsList", tagslist)
+            + '<darktable:history><rdf:Seq><rdf:li darktable:operation="exposure">not a keyword</rdf:li>'
+            '</rdf:Seq></darktable:history></rdf:Description></rdf:RDF></x:xmpmeta>\n').encode()
+
+
+def photo_with_xp_keywords(path: Path, words: str) -> Path:
+    """A real photo carrying Windows XP keywords of its own."""
+    exif = Image.Exif()
+    exif[0x9C9E] = (words + "\x00").encode("utf-16-le")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(SAMPLES / "coffee.jpg") as img:
+        img.save(path, "JPEG", exif=exif)
+    return path
+
+
+def test_xmp_sidecars_of_each_naming_add_their_keywords_read_only(tmp_path):
+    photos = tmp_path / "photos"
+    # darktable / digiKam: photo.jpg.xmp, with hierarchical keywords and darktable's own tree
+    dt = photo_with_xp_keywords(photos / "dt.jpg", "kitchen")
+    (photos / "dt.jpg.xmp").write_bytes(sidecar_xml(
+        ["Paris"], ["Places|France|Paris", "darktable|format|jpg", "Trips|Summer 2023"]))
+    # Lightroom: photo.xmp
+    lr = photo_with_xp_keywords(photos / "lr.jpg", "kitchen")
+    (photos / "lr.xmp").write_bytes(sidecar_xml(["Anna", "Birthday"], ["People|Family|Anna"]))
+    # digiKam: TagsList with "/" levels and its internal tags, in both namings at once
+    dk = photo_with_xp_keywords(photos / "dk.jpg", "kitchen")
+    (photos / "dk.jpg.xmp").write_bytes(sidecar_xml(
+        [], [], ["Places/Zürich", "_Digikam_Internal_Tags_/Color Label Red"]))
+    (photos / "dk.xmp").write_bytes(sidecar_xml(["Lake"]))
+    before = {p: p.read_bytes() for p in photos.iterdir()}
+    assert file_keywords(dt) == ["kitchen", "paris", "summer 2023"]
+    assert file_keywords(lr) == ["kitchen", "anna", "birthday"]
+    assert file_keywords(dk) == ["kitchen", "zürich", "lake"]
+    assert {p: p.read_bytes() for p in photos.iterdir()} == before
+
+
+@pytest.mark.parametrize("content", [
+    sidecar_xml(["Paris"])[:-40],  # cut short
+    b"\x00\xff\xfe garbage, not XML" * 10,
+    sidecar_xml(["Paris"]).replace(b"</rdf:li>", b"</rdf:Bag>"),  # tags do not match
+    b"",
+    None,  # a folder where the sidecar would be
+], ids=["truncated", "garbage", "mismatched", "empty", "folder"])
+def test_a_malformed_sidecar_adds_nothing_and_breaks_nothing(tmp_path, content):
+    path = photo_with_xp_keywords(tmp_path / "photos" / "p.jpg", "kitchen")
+    side = path.with_name("p.jpg.xmp")
+    side.mkdir() if content is None else side.write_bytes(content)
+    assert file_keywords(path) == ["kitchen"]  # the photo's own keywords still count
+    with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "home" / "library.db") as library:
+        assert library.index([path.parent]).indexed == 1
+        assert library.import_keywords() == 1
+        assert [t["tag"] for t in library.store.tags_of(library.store.images()[0]["id"])] == ["kitchen"]
+
+
+def test_cli_auto_tag_keywords_imports_sidecar_keywords_and_a_later_sidecar_edit(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy2(SAMPLES / "coffee.jpg", photos / "coffee.jpg")
+    shutil.copy2(SAMPLES / "chelsea-cat.jpg", photos / "chelsea-cat.jpg")
+    (photos / "coffee.jpg.xmp").write_bytes(sidecar_xml(["Paris"], ["Places|France|Paris"]))
+    (photos / "chelsea-cat.xmp").write_bytes(sidecar_xml(["Anna"], ["People|Family|Anna"]))
+    db = tmp_path / "library.db"
+
+    def hashcore(*args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "hashcore.cli", "--db", str(db), *args],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    hashcore("index", str(photos))
+    assert json.loads(hashcore("auto-tag", "--keywords", "--json").stdout)["file"] == 2
+    with Library(Config(home=tmp_path / "h"), db_path=db) as library:
+        ids = {Path(r["path"]).stem: r["id"] for r in library.store.images()}
+
+    def file_tags(stem: str) -> list[str]:
+        tags = json.loads(hashcore("tag", "list", str(ids[stem]), "--json").stdout)[str(ids[stem])]
+        return sorted(t["tag"] for t in tags if t["source"] == "file")
+
+    assert file_tags("coffee") == ["paris"] and file_tags("chelsea-cat") == ["anna"]
+    # only the sidecar changes (the photo does not): the next import reads it again
+    (photos / "coffee.jpg.xmp").write_bytes(sidecar_xml(["Paris", "Morning"], ["Places|France|Paris"]))
+    assert json.loads(hashcore("auto-tag", "--keywords", "--json").stdout)["file"] == 1
+    assert file_tags("coffee") == ["morning", "paris"]
