@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+def _resources() -> Path:
+    """The shipped files (models, tag vocabulary, sample photos, icon).
+
+    An installed wheel carries them as the package `hashcore.resources` (pyproject.toml maps the
+    repository's top-level resources/ there), and so does an editable install; a bare source
+    checkout on sys.path has no such package, and its files are the top-level resources/ folder.
+    """
+    try:
+        root = importlib.resources.files("hashcore.resources")
+    except ModuleNotFoundError as exc:
+        if exc.name != "hashcore.resources":
+            raise
+        return Path(__file__).resolve().parent.parent / "resources"
+    if not isinstance(root, Path):  # zip imports and the like: no real folder to open files in
+        raise RuntimeError(f"hashcore.resources is not a folder on disk: {root}")
+    return root.resolve()
+
+
+RESOURCES = _resources()
 DEFAULT_BITS = 64
 SUPPORTED_BITS = (32, 64, 128)
 
