@@ -4,47 +4,73 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hashcore import __version__
 from hashcore.config import DEFAULT_BITS, SUPPORTED_BITS, Config, data_home
 from hashcore.errors import HashLensError
+from hashcore.ingest.paths import display_path
+
+if TYPE_CHECKING:
+    from hashcore.library import Library
 
 
 class Bar:
-    """A one-line progress bar on a terminal; silent otherwise."""
+    """A progress bar (tqdm: count, rate, time left) on a terminal; silent otherwise.
+
+    Called as the engine's `progress(done, total, path)`. A job that reports in phases (a new
+    total, or a count that starts again) gets a fresh bar per phase. tqdm is imported only when
+    a bar is shown.
+    """
 
     def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled, self.t0, self.last = label, enabled, time.monotonic(), 0.0
+        self.label, self.enabled = label, enabled
+        self.bar: Any = None  # a tqdm bar while a phase runs
 
     def __call__(self, done: int, total: int, path: str) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < total):
+        if not self.enabled:
             return
-        self.last = now
-        rate = done / max(now - self.t0, 1e-6)
-        left = (total - done) / rate if rate else 0
-        width = 30
-        fill = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} "
-                         f"{rate:.1f}/s {left:.0f}s left ")
+        if self.bar is None or self.bar.total != total or done < self.bar.n:
+            self._close()
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.label, unit="", file=sys.stderr,
+                            dynamic_ncols=True, mininterval=0.1)
+        self.bar.update(done - self.bar.n)
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
-def _library(args: argparse.Namespace) -> Any:
+def _library(args: argparse.Namespace) -> Library:
     from hashcore.library import Library
 
     cfg = Config(home=data_home(), bits=args.bits)
     return Library(cfg, db_path=args.db)
 
 
+def _readable(data: Any) -> Any:
+    """Every str in `data` through display_path: a file name whose bytes are not UTF-8 appears
+    with those bytes as \\xNN (valid UTF-8 JSON; the photo's id names it exactly)."""
+    if isinstance(data, str):
+        return display_path(data)
+    if isinstance(data, dict):
+        return {_readable(k): _readable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_readable(v) for v in data]
+    return data
+
+
 def _out(args: argparse.Namespace, data: Any, text: str) -> None:
-    sys.stdout.write((json.dumps(data, indent=2, ensure_ascii=False) if args.json else text) + "\n")
+    out = json.dumps(_readable(data), indent=2, ensure_ascii=False) if args.json else display_path(text)
+    sys.stdout.write(out + "\n")
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -70,14 +96,19 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_dups(args: argparse.Namespace) -> int:
+    if args.keep == "folder" and not args.prefer:
+        raise HashLensError("--keep folder needs --prefer FOLDER")
     with _library(args) as lib:
         groups = lib.duplicates(args.radius, args.min_similarity)
-    text = []
-    for n, g in enumerate(groups, 1):
+        plans = lib.plan_removals(groups, args.keep, args.prefer)
+    text, data = [], []
+    for n, (g, plan) in enumerate(zip(groups, plans, strict=True), 1):
         text.append(f"group {n} ({g.kind}, score {g.score:.3f}, {len(g.paths)} photos, "
                     f"{g.reclaimable / 1e6:.1f} MB reclaimable)")
         text += [f"  {p}" for p in g.paths]
-    _out(args, [g.as_json() for g in groups], "\n".join(text) or "no duplicates found")
+        text.append(f"  -> {plan.reason}")
+        data.append(g.as_json() | {"keep": plan[0], "remove": plan[1], "reason": plan.reason})
+    _out(args, data, "\n".join(text) or "no duplicates found")
     return 0
 
 
@@ -122,7 +153,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    from hashcore.tags.search import tag_counts, tag_label
+    from hashcore.tags.search import tag_label
 
     with _library(args) as lib:
         for i in args.ids:
@@ -138,7 +169,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
         else:
             data = dict(lib.store.all_tags())
             text = "\n".join(f"{t} ({n})" if not auto else f"{t} ({n}, +{auto} auto)" if n else f"{t} (auto, {auto})"
-                             for t, n, auto in tag_counts(lib)) or "no tags"
+                             for t, n, auto in lib.tag_counts()) or "no tags"
     _out(args, data, text)
     return 0
 
@@ -216,6 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         photo_files,
     )
 
+    if min(args.views or 0, args.variants or 0) < 0:
+        raise HashLensError("--views and --variants count images per photo: 0 or more")
     if args.library or args.shipped:
         return _train_library(args, adapt_to_library)
     out_dir = Path(args.out)
@@ -224,7 +257,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         with np.load(args.features, allow_pickle=False) as z:
             x, y = z["x"].astype(np.float32), (z["y"] if "y" in z.files else None)
     elif args.photos:
-        x, y = augmented_features(photo_files(args.photos), Backbone(), args.views, args.variants, args.seed,
+        views, variants = _or(args.views, 24), _or(args.variants, 6)
+        x, y = augmented_features(photo_files(args.photos), Backbone(), views, variants, args.seed,
                                   Bar("embedding", sys.stderr.isatty())), None
         if args.save_features:
             np.savez_compressed(args.save_features, x=x.astype(np.float16))
@@ -236,8 +270,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def _train_library(args: argparse.Namespace, adapt: Any) -> int:
     from hashcore.models.manifest import forget_library_head
+    from hashcore.models.train import LIBRARY_VARIANTS, LIBRARY_VIEWS
 
     cfg = Config(home=data_home(), bits=args.bits)
     if args.shipped:
@@ -248,7 +287,9 @@ def _train_library(args: argparse.Namespace, adapt: Any) -> int:
              f"using the shipped model {lib.encoder.name}" + ("" if had else " (it already was)"))
         return 0
     with _library(args) as lib:
-        info, n = adapt(lib, args.method, args.seed, progress=Bar("learning", sys.stderr.isatty() and not args.json))
+        info, n = adapt(lib, args.method, args.seed, _or(args.views, LIBRARY_VIEWS),
+                        _or(args.variants, LIBRARY_VARIANTS),
+                        progress=Bar("learning", sys.stderr.isatty() and not args.json))
     with _library(args) as lib:  # reopened: the adapted head is now the library's default
         recoded = lib.recode()  # every code, not only missing ones: none may be left from an older head
     _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": n, "recoded": recoded},
@@ -265,6 +306,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hashcore.cleanup.keep import DEFAULT_RULE, RULES
     from hashcore.library import DEFAULT_MIN_COSINE
 
     p = argparse.ArgumentParser(prog="hashcore", description="HashLens engine: index, search and "
@@ -291,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default by code length)")
     sp.add_argument("--min-similarity", type=float, default=DEFAULT_MIN_COSINE,
                     help=f"feature cosine a pair must reach to count (default {DEFAULT_MIN_COSINE})")
+    sp.add_argument("--keep", choices=RULES, default=DEFAULT_RULE,
+                    help="which copy of each group to keep (default best: the original, not an upscaled, "
+                         "re-compressed or EXIF-stripped copy); the others are listed under 'remove'")
+    sp.add_argument("--prefer", metavar="FOLDER", help="with --keep folder: the folder whose copy to keep")
     cmd("stats", cmd_stats, "what the library holds")
     sp = cmd("roots", cmd_roots, "list, add, protect or remove library folders")
     sp.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "protect", "unprotect"))
@@ -335,15 +381,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--photos", nargs="+", help="train on augmented views of these folders' photos")
     sp.add_argument("--features", help="train on an .npz with x (and y) arrays")
     sp.add_argument("--save-features", help="with --photos: also save the features to this .npz")
-    sp.add_argument("--views", type=int, default=24, help="random views per training photo")
-    sp.add_argument("--variants", type=int, default=6, help="near-duplicate variants per training photo")
+    sp.add_argument("--views", type=int, help="random views per training photo (default 24; with --library 8)")
+    sp.add_argument("--variants", type=int,
+                    help="near-duplicate variants per training photo (default 6; with --library 4)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--name", help="model name (default METHOD-BITS)")
     sp.add_argument("--out", default=str(Config().models_dir), help="model folder to write into")
     sp.add_argument("--default", action="store_true", help="make it the default for its code length")
     sp.add_argument("--library", action="store_true",
-                    help="adapt to this library: fit on its stored features (no labels, no decoding), "
-                         "keep the head in HASHLENS_HOME/models, recompute every code")
+                    help="adapt to this library: read up to 500 of its photos again, fit a head on their "
+                         "features and those of their --views and --variants (no labels), keep it in "
+                         "HASHLENS_HOME/models, then recompute every code from the stored features")
     sp.add_argument("--shipped", action="store_true", help="go back to the shipped head for this code length")
     sp = cmd("eval", cmd_eval, "the Fashion-MNIST evaluation of every hashing method (docs/results.md)")
     sp.add_argument("eval_args", nargs=argparse.REMAINDER, help="arguments for python -m bench.evaluate")
@@ -358,13 +406,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except HashLensError as exc:
-        sys.stderr.write(f"hashcore: {exc}\n")
+        sys.stderr.write(f"hashcore: {display_path(str(exc))}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("hashcore: interrupted\n")
         return 130
     except OSError as exc:
-        sys.stderr.write(f"hashcore: {exc.strerror or exc}: {exc.filename or ''}\n")
+        sys.stderr.write(display_path(f"hashcore: {exc.strerror or exc}: {os.fsdecode(exc.filename or '')}") + "\n")
         return 1
 
 

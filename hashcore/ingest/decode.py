@@ -93,7 +93,7 @@ def decode_bytes(data: bytes, target: int = 224) -> Photo:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise DecodeError(f"image declares {width}x{height} pixels, more than HashLens decodes "

@@ -5,7 +5,8 @@ in worker threads while the backbone embeds the previous batch, and write each b
 transaction. A file whose bytes match a row that vanished from its old place is a move: the row
 keeps its id, tags and decisions. Rows whose file is gone are marked missing, never deleted;
 a folder that cannot be read, or that suddenly lists no photos at all, is reported as
-unreachable and its rows are left untouched.
+unreachable and its rows are left untouched. File names whose bytes are not UTF-8 are indexed like
+any other: paths are os.fsdecode'd str throughout (see hashcore/ingest/paths.py).
 """
 
 from __future__ import annotations
@@ -21,12 +22,24 @@ from pathlib import Path
 
 import numpy as np
 
-from hashcore.errors import Cancelled, DecodeError
+from hashcore.errors import Cancelled, DecodeError, HashLensError
 from hashcore.ingest.decode import Photo, decode_file, is_photo_name
 from hashcore.models.manifest import Encoder
 from hashcore.store.db import Store
 
 Progress = Callable[[int, int, str], None]
+BATCH_SIZE = 16  # photos embedded and written per transaction, unless HASHLENS_INDEX_BATCH says
+
+
+def batch_size_setting() -> int:
+    """Photos per write transaction: BATCH_SIZE, or HASHLENS_INDEX_BATCH where set. The crash
+    tests set it small, so that a run commits several times and can be killed between commits."""
+    raw = os.environ.get("HASHLENS_INDEX_BATCH", "")
+    if not raw:
+        return BATCH_SIZE
+    if not raw.isdigit() or int(raw) < 1:
+        raise HashLensError(f"HASHLENS_INDEX_BATCH must be a whole number of photos, at least 1 (not {raw!r})")
+    return int(raw)
 
 
 @dataclass
@@ -54,15 +67,10 @@ class _Work:
     mtime: float
 
 
-def printable(path: str) -> str:
-    """A path safe to show and store even when its bytes are not UTF-8."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
 def _list_root(root: str, errors: list[tuple[str, str]]) -> Iterator[tuple[str, os.stat_result]]:
     """Photo files under root with their stat; problems go to `errors`, links are not followed."""
     def onerror(exc: OSError) -> None:
-        errors.append((printable(exc.filename or root), f"cannot list folder: {exc.strerror}"))
+        errors.append((os.fsdecode(exc.filename or root), f"cannot list folder: {exc.strerror}"))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         dirnames.sort()
@@ -70,11 +78,6 @@ def _list_root(root: str, errors: list[tuple[str, str]]) -> Iterator[tuple[str, 
             if not is_photo_name(name):
                 continue
             path = os.path.join(dirpath, name)
-            try:
-                path.encode("utf-8")
-            except UnicodeEncodeError:
-                errors.append((printable(path), "file name is not valid UTF-8; rename the file to index it"))
-                continue
             try:
                 st = os.lstat(path)
                 if stat.S_ISLNK(st.st_mode):
@@ -105,10 +108,10 @@ class Indexer:
     """Index folders into a store with an encoder. `run` is a plain function: progress via a
     callback, cancellation via a callable, so a GUI worker or the CLI can drive it."""
 
-    def __init__(self, store: Store, encoder: Encoder, batch_size: int = 16, workers: int = 2) -> None:
+    def __init__(self, store: Store, encoder: Encoder, batch_size: int | None = None, workers: int = 2) -> None:
         self.store = store
         self.encoder = encoder
-        self.batch_size = batch_size
+        self.batch_size = batch_size or batch_size_setting()
         self.workers = workers
         self.model_id = store.ensure_model(encoder.name, encoder.info.method, encoder.bits,
                                            encoder.info.sha256)
@@ -251,7 +254,9 @@ class Indexer:
                     "format": p.format, "taken_at": p.taken_at, "camera": p.camera,
                     "status": "ok", "indexed_at": now})
                 unseen.pop(image_id, None)
-                f, pr = computed.get(w.path) or reuse[w.path]
+                known = computed.get(w.path) or reuse[w.path]
+                assert known is not None  # every photo was either computed or reused
+                f, pr = known
                 self.store.put_features(c, image_id, f, pr)
                 self.store.clear_error(c, w.path)
                 ids.append(image_id)

@@ -36,7 +36,7 @@ def _render(path: str, edge: int) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(path)
+            img: Image.Image = Image.open(path)
             if img.format == "JPEG":
                 img.draft("RGB", (edge * 2, edge * 2))
             img.seek(0)

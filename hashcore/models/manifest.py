@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hashcore.config import RESOURCES, SUPPORTED_BITS
+from hashcore.config import RESOURCES, SUPPORTED_BITS, Config
 from hashcore.errors import ModelError
 from hashcore.models.backbone import Backbone
 from hashcore.models.methods import HashHead, load_head
@@ -48,7 +48,7 @@ def head_info(bits: int, name: str | None = None, models_dir: Path = RESOURCES /
     return HeadInfo(name, models_dir / entry["file"], entry["method"], int(entry["bits"]), entry["sha256"])
 
 
-def library_head_info(config: Any) -> HeadInfo:
+def library_head_info(config: Config) -> HeadInfo:
     """The head a library uses: one adapted to it (`hashcore train --library`, kept in
     HASHLENS_HOME/models) when there is one for this code length, else the shipped default."""
     user_dir = Path(config.home) / "models"
@@ -59,7 +59,7 @@ def library_head_info(config: Any) -> HeadInfo:
     return head_info(config.bits, models_dir=config.models_dir)
 
 
-def forget_library_head(config: Any) -> bool:
+def forget_library_head(config: Config) -> bool:
     """Go back to the shipped head for this code length. True if an adapted one was in use."""
     path = Path(config.home) / "models" / "manifest.json"
     if not path.is_file():

@@ -37,6 +37,17 @@ def default_parts(n: int, bits: int) -> int:
     return max(math.ceil(bits / MAX_SUBSTRING_BITS), min(bits, max(1, int(bits / s))))
 
 
+def radius_probes(n: int, bits: int, r: int) -> int:
+    """Probe keys one radius-r query costs in an index of n codes (default parts): per table,
+    every key within its probe radius of the query's substring. Against n, it says whether the
+    index or a scan answers faster (`CodeIndex.ball_backend`)."""
+    parts = default_parts(n, bits)
+    a, b = divmod(min(r, bits), parts)
+    widths = [hi - lo for lo, hi in substring_edges(bits, parts)]
+    return sum(math.comb(w, level) for t, w in enumerate(widths)
+               for level in range((a if t <= b else a - 1) + 1) if level <= w)
+
+
 def substring_edges(bits: int, parts: int) -> list[tuple[int, int]]:
     """Bit ranges [a, b) of `parts` nearly equal substrings (the longer ones first)."""
     base, extra = divmod(bits, parts)
@@ -98,7 +109,7 @@ class MultiIndexHash:
             table = self.starts[self.base[t]:self.base[t] + (1 << (b - a)) + 1]
             table[0] = t * n
             np.cumsum(np.bincount(keys, minlength=1 << (b - a)), out=table[1:])
-            table[1:] += t * n
+            np.add(table[1:], t * n, out=table[1:])
         # (start, end) of bucket i is row i of this overlapping view: one gather per probe set
         self._spans = np.lib.stride_tricks.as_strided(
             self.starts, (len(self.starts) - 1, 2), (self.starts.itemsize,) * 2, writeable=False)
@@ -190,7 +201,8 @@ class MultiIndexHash:
         parts = list(pool.map(lambda se: self._chunk(queries, se[0], se[1], r, plan, self_join), jobs))
         return tuple(np.concatenate([p[x] for p in parts]) for x in range(3))  # type: ignore[return-value]
 
-    def _batched_compiled(self, queries: np.ndarray, r: int, self_join: bool) -> tuple[np.ndarray, ...]:
+    def _batched_compiled(self, queries: np.ndarray, r: int,
+                          self_join: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The batch through the C loop, in one chunk per core; sorted like the NumPy path."""
         plan = self._radius_plan(r)
         compiled = self._compiled

@@ -21,6 +21,17 @@ from hashcore.search import kernels
 
 BLOCK_ROWS = 1 << 18  # rows per block: measured best on this 2-core EPYC (fewer NumPy calls per query)
 
+# Radius queries go to the multi-index hash (mih.py, exact: the same answer as the scan) where it
+# is worth it. Per query it beats the scan while its probe keys are few against the rows: on 2
+# cores (compiled kernels, 10k-1M clustered codes, 64 and 128 bits) the two cross at about one
+# probe key per 10-30 rows. Building it costs as much as ~350-650 scans (bench/RESULTS.md: 1M x
+# 64 bits, build 0.5 s, scan 1.5 ms; 10M: 5.3 s, 10.9 ms), so an index rents (scans) until the
+# radius queries it scanned would have paid for the build, then buys: a one-off search (the CLI)
+# never pays a build it cannot win back, a long session gets the index, and neither pays more
+# than twice the better choice made in hindsight.
+MIH_ROWS_PER_PROBE = 32
+MIH_AFTER_SCANS = 400
+
 
 class SearchBackend(Protocol):
     def topk(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
@@ -237,7 +248,10 @@ class CodeIndex:
     first + i), 4 bytes a photo as a sorted int32 array otherwise, never a dict (~100 bytes)."""
 
     def __init__(self, ids: np.ndarray, codes: np.ndarray, bits: int,
-                 backend: Callable[[np.ndarray], SearchBackend] = best_scan) -> None:
+                 backend: Callable[[np.ndarray], SearchBackend] = best_scan,
+                 mih_after_scans: int | None = MIH_AFTER_SCANS) -> None:
+        """mih_after_scans: qualifying radius queries scanned before the multi-index hash is
+        built (0: at the first; None: never, every query scans)."""
         ids = np.asarray(ids, np.int64)
         self.codes = np.ascontiguousarray(codes, dtype=np.uint64)
         self.bits = bits
@@ -256,9 +270,20 @@ class CodeIndex:
                 self._by_id = np.argsort(self.ids, kind="stable")
                 self._sorted_ids = self.ids[self._by_id]  # once, not per lookup
         self.backend = backend(self.codes)
+        self.mih_after_scans = mih_after_scans
+        self.mih_rows_per_probe = MIH_ROWS_PER_PROBE
+        self.mih: SearchBackend | None = None  # built by ball_backend when it pays
+        self.ball_scans = 0  # qualifying radius queries answered by the scan so far
+        self._mih_lock = threading.Lock()
 
     def __len__(self) -> int:
         return self.n
+
+    def holds(self, ids: np.ndarray, codes: np.ndarray) -> bool:
+        """Whether this index is over exactly these ids and codes (a reload that changed nothing)."""
+        return (len(ids) == self.n and self.codes.shape == np.shape(codes)
+                and bool(np.array_equal(self.image_ids(np.arange(self.n)), ids))
+                and bool(np.array_equal(self.codes, codes)))
 
     def row_of(self, image_id: int) -> int | None:
         if self.first is not None:
@@ -286,5 +311,22 @@ class CodeIndex:
         return list(zip(self.image_ids(rows).tolist(), dist.tolist(), strict=True))
 
     def radius(self, query: np.ndarray, r: int) -> list[tuple[int, int]]:
-        rows, dist = self.backend.radius(query, r)
+        rows, dist = self.ball_backend(r).radius(query, r)
         return list(zip(self.image_ids(rows).tolist(), dist.tolist(), strict=True))
+
+    def ball_backend(self, r: int) -> SearchBackend:
+        """The back-end that answers a radius-r query: the multi-index hash where its probes are
+        few against the rows and it has paid for itself (see MIH_AFTER_SCANS), else the scan."""
+        # imported here: mih.py builds on this module
+        from hashcore.search.mih import MultiIndexHash, radius_probes
+
+        if (self.mih_after_scans is None or self.n == 0 or not 0 <= r < self.bits
+                or radius_probes(self.n, self.bits, r) * self.mih_rows_per_probe > self.n):
+            return self.backend
+        with self._mih_lock:
+            if self.mih is None:
+                if self.ball_scans < self.mih_after_scans:
+                    self.ball_scans += 1
+                    return self.backend
+                self.mih = MultiIndexHash(self.codes, self.bits)
+            return self.mih

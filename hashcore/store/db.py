@@ -2,7 +2,8 @@
 
 A `Store` takes a path or ":memory:", is a context manager, runs every multi-row change in one
 transaction, and migrates old files step by step (backing the file up first). Paths are stored
-as text; images are never deleted from the table by a scan, only marked `missing`.
+as text, except a name whose bytes are not UTF-8, stored as a BLOB of its exact bytes (see
+`sql_path`); images are never deleted from the table by a scan, only marked `missing`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,64 +19,35 @@ import numpy as np
 import sqlite_utils
 
 from hashcore.errors import NotFoundError, StoreError
+from hashcore.store.base import py_path, sql_path
+from hashcore.store.cache import SHARED, GenerationCache, T
+from hashcore.store.schema import MIGRATIONS, SCHEMA_VERSION
+from hashcore.store.tags import TagQueries
+from hashcore.store.trash_log import TrashLogQueries
 
-SCHEMA_VERSION = 2
-
-_SCHEMA_V1 = """
-CREATE TABLE roots (
-    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, protected INTEGER NOT NULL DEFAULT 0,
-    added_at REAL NOT NULL, last_scan REAL, state TEXT NOT NULL DEFAULT 'new');
-CREATE TABLE images (
-    id INTEGER PRIMARY KEY, root_id INTEGER REFERENCES roots(id), path TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL, mtime REAL NOT NULL, content_hash TEXT NOT NULL,
-    width INTEGER, height INTEGER, format TEXT, taken_at TEXT, camera TEXT,
-    status TEXT NOT NULL DEFAULT 'ok', indexed_at REAL NOT NULL);
-CREATE INDEX images_hash ON images(content_hash);
-CREATE INDEX images_root ON images(root_id, status);
-CREATE TABLE features (
-    image_id INTEGER PRIMARY KEY REFERENCES images(id), feature BLOB NOT NULL, probs BLOB);
-CREATE TABLE models (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, method TEXT NOT NULL,
-    bits INTEGER NOT NULL, sha256 TEXT NOT NULL);
-CREATE TABLE codes (
-    image_id INTEGER NOT NULL REFERENCES images(id), model_id INTEGER NOT NULL REFERENCES models(id),
-    code BLOB NOT NULL, PRIMARY KEY (image_id, model_id)) WITHOUT ROWID;
-CREATE TABLE buckets (
-    model_id INTEGER NOT NULL, code BLOB NOT NULL, image_id INTEGER NOT NULL,
-    PRIMARY KEY (model_id, code, image_id)) WITHOUT ROWID;
-CREATE TABLE tags (
-    image_id INTEGER NOT NULL REFERENCES images(id), tag TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT 'user', confidence REAL,
-    PRIMARY KEY (image_id, tag)) WITHOUT ROWID;
-CREATE INDEX tags_tag ON tags(tag);
-CREATE TABLE scan_errors (
-    path TEXT PRIMARY KEY, root_id INTEGER, error TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE decisions (
-    key TEXT PRIMARY KEY, kind TEXT NOT NULL, image_ids TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE trash_log (
-    id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, image_id INTEGER NOT NULL,
-    path TEXT NOT NULL, size INTEGER NOT NULL, at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending');
-CREATE INDEX trash_batch ON trash_log(batch);
-"""
-
-# v2: a generation counter bumped by every write, so caches in any process can tell the
-# database changed; and an index for "which photos came from where" tag queries.
-_SCHEMA_V2 = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT INTO meta VALUES ('generation', 0);
-CREATE INDEX tags_source ON tags(source, tag);
-"""
-
-# MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+__all__ = ["IMAGE_COLUMNS", "SCHEMA_VERSION", "Store", "image_row", "py_path", "sql_path"]
 
 IMAGE_COLUMNS = ("id", "root_id", "path", "size", "mtime", "content_hash", "width", "height",
                  "format", "taken_at", "camera", "status", "indexed_at")
 
 
-class Store:
-    """A library database. Use as `with Store(path) as store: ...`."""
+def _paths_readable(row: dict[str, Any]) -> dict[str, Any]:
+    """A row dict with its `path` column back as a str."""
+    if isinstance(row.get("path"), bytes):
+        row["path"] = py_path(row["path"])
+    return row
+
+
+def image_row(values: Iterable[Any]) -> dict[str, Any]:
+    """A row of IMAGE_COLUMNS as a dict, its path a str."""
+    return _paths_readable(dict(zip(IMAGE_COLUMNS, values, strict=True)))
+
+
+class Store(TagQueries, TrashLogQueries):
+    """A library database. Use as `with Store(path) as store: ...`.
+
+    The connection and transactions come from `StoreBase`, the tag and trash-log queries from
+    their mixins (store/tags.py, store/trash_log.py); the rest is here."""
 
     def __init__(self, path: str | Path = ":memory:", *, backup_before_migrate: bool = True) -> None:
         self.path = str(path)
@@ -92,6 +63,7 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._counts_generations = False  # the meta table arrives with schema v2
+            self._own_cache = GenerationCache()  # a ":memory:" store shares nothing
             self._migrate(backup_before_migrate)
             self._counts_generations = True
         except sqlite3.DatabaseError as exc:
@@ -106,27 +78,6 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; readers see all of a batch or none of it."""
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            if self._counts_generations:
-                self.conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
-
-    def generation(self) -> int:
-        """A number that changes with every committed write, from any process: cache key."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0])
 
     def backup(self, dest: str | Path) -> None:
         """A consistent copy of the database (SQLite's online backup, safe under WAL)."""
@@ -153,15 +104,26 @@ class Store:
         for v in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction() as c:
                 if v == 1:
-                    c.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, at REAL NOT NULL)")
+                    self.db.table("schema_version").create({"version": int, "at": float}, not_null={"version", "at"})
                 for stmt in MIGRATIONS[v].split(";"):
                     if stmt.strip():
                         c.execute(stmt)
-                c.execute("INSERT INTO schema_version VALUES (?, ?)", (v, time.time()))
+                self.db.table("schema_version").insert({"version": v, "at": time.time()})
+
+    # -- the shared code cache ---------------------------------------------------------------
+    def cached(self, key: Hashable, build: Callable[[T | None], T]) -> T:
+        """A value computed from this database (e.g. a model's codes in one array), shared by
+        every Store of this process that opened the same file, and rebuilt by `build(previous)`
+        after any write (from any process) moved the generation on."""
+        cache = SHARED if self.path != ":memory:" else self._own_cache
+        return cache.get(self.path, key, self.generation(), build)
+
+    def forget_cached(self, key: Hashable) -> None:
+        (SHARED if self.path != ":memory:" else self._own_cache).forget(self.path, key)
 
     # -- roots -------------------------------------------------------------------------------
     def add_root(self, path: str | Path, protected: bool = False) -> int:
-        p = str(Path(path).expanduser().resolve())
+        p = sql_path(Path(path).expanduser().resolve())
         with self.transaction() as c:
             c.execute("INSERT OR IGNORE INTO roots(path, protected, added_at) VALUES (?, ?, ?)",
                       (p, int(protected), time.time()))
@@ -188,7 +150,7 @@ class Store:
                  (SELECT count(*) FROM images i WHERE i.root_id = r.id AND i.status = 'missing') AS missing,
                  (SELECT count(*) FROM scan_errors e WHERE e.root_id = r.id) AS errors
                FROM roots r ORDER BY r.path"""
-        return [dict(r) for r in self.db.query(q)]
+        return [_paths_readable(dict(r)) for r in self.db.query(q)]
 
     def set_root_state(self, root_id: int, state: str) -> None:
         with self.transaction() as c:
@@ -200,12 +162,12 @@ class Store:
                                 (image_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no photo with id {image_id}")
-        return dict(zip(IMAGE_COLUMNS, row, strict=True))
+        return image_row(row)
 
     def image_by_path(self, path: str | Path) -> dict[str, Any] | None:
         row = self.conn.execute(f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images WHERE path = ?",
-                                (str(path),)).fetchone()
-        return dict(zip(IMAGE_COLUMNS, row, strict=True)) if row else None
+                                (sql_path(path),)).fetchone()
+        return image_row(row) if row else None
 
     def images(self, status: str | None = "ok", ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         sql = f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images"
@@ -221,17 +183,22 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY path"
-        return [dict(zip(IMAGE_COLUMNS, r, strict=True)) for r in self.conn.execute(sql, args)]
+        return [image_row(r) for r in self.conn.execute(sql, args)]
 
     def images_under(self, root_id: int) -> dict[str, dict[str, Any]]:
         rows = self.conn.execute(f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images WHERE root_id = ?",
                                  (root_id,))
-        return {r[2]: dict(zip(IMAGE_COLUMNS, r, strict=True)) for r in rows}
+        return {py_path(r[2]): image_row(r) for r in rows}
 
     def images_by_hash(self, content_hash: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(f"SELECT {', '.join(IMAGE_COLUMNS)} FROM images WHERE content_hash = ?",
                                  (content_hash,))
-        return [dict(zip(IMAGE_COLUMNS, r, strict=True)) for r in rows]
+        return [image_row(r) for r in rows]
+
+    def indexed_since(self, t: float) -> list[int]:
+        """Ids of ok photos (re)indexed at or after time `t` (new or changed files), by id."""
+        rows = self.conn.execute("SELECT id FROM images WHERE status = 'ok' AND indexed_at >= ? ORDER BY id", (t,))
+        return [r[0] for r in rows]
 
     def count(self, status: str = "ok") -> int:
         return int(self.conn.execute("SELECT count(*) FROM images WHERE status = ?", (status,)).fetchone()[0])
@@ -240,6 +207,7 @@ class Store:
         """Insert or update by path; call inside `transaction()`. Returns the image id."""
         cols = [k for k in IMAGE_COLUMNS if k != "id" and k in row]
         sets = ", ".join(f"{k} = excluded.{k}" for k in cols if k != "path")
+        row = {**row, "path": sql_path(row["path"])}
         c.execute(f"INSERT INTO images ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
                   f"ON CONFLICT(path) DO UPDATE SET {sets}", [row[k] for k in cols])
         return int(c.execute("SELECT id FROM images WHERE path = ?", (row["path"],)).fetchone()[0])
@@ -247,9 +215,10 @@ class Store:
     def move_image(self, c: sqlite3.Connection, image_id: int, new_path: str, root_id: int,
                    size: int, mtime: float) -> None:
         """A file moved or renamed: keep its row (tags, decisions, codes), change its path."""
-        c.execute("DELETE FROM images WHERE path = ? AND id != ?", (new_path, image_id))
+        stored = sql_path(new_path)
+        c.execute("DELETE FROM images WHERE path = ? AND id != ?", (stored, image_id))
         c.execute("UPDATE images SET path = ?, root_id = ?, size = ?, mtime = ?, status = 'ok' "
-                  "WHERE id = ?", (new_path, root_id, size, mtime, image_id))
+                  "WHERE id = ?", (stored, root_id, size, mtime, image_id))
 
     def mark_missing(self, c: sqlite3.Connection, ids: Iterable[int]) -> None:
         c.executemany("UPDATE images SET status = 'missing' WHERE id = ?", [(int(i),) for i in ids])
@@ -366,49 +335,20 @@ class Store:
     def put_errors(self, c: sqlite3.Connection, root_id: int | None, errors: list[tuple[str, str]]) -> None:
         now = time.time()
         c.executemany("INSERT OR REPLACE INTO scan_errors VALUES (?, ?, ?, ?)",
-                      [(p, root_id, e, now) for p, e in errors])
+                      [(sql_path(p), root_id, e, now) for p, e in errors])
 
     def clear_error(self, c: sqlite3.Connection, path: str) -> None:
-        c.execute("DELETE FROM scan_errors WHERE path = ?", (path,))
+        c.execute("DELETE FROM scan_errors WHERE path = ?", (sql_path(path),))
 
     def scan_errors(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query("SELECT * FROM scan_errors ORDER BY path")]
-
-    # -- tags --------------------------------------------------------------------------------
-    def add_tags(self, image_ids: Iterable[int], tags: Iterable[str], source: str = "user",
-                 confidence: float | None = None) -> None:
-        ids, clean = [int(i) for i in image_ids], [t.strip() for t in tags if t.strip()]
-        for i in ids:
-            self.image(i)  # raises NotFoundError for a missing photo
-        with self.transaction() as c:
-            c.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)",
-                          [(i, t, source, confidence) for i in ids for t in clean])
-
-    def remove_tags(self, image_ids: Iterable[int], tags: Iterable[str]) -> None:
-        with self.transaction() as c:
-            c.executemany("DELETE FROM tags WHERE image_id = ? AND tag = ?",
-                          [(int(i), t.strip()) for i in image_ids for t in tags])
-
-    def tags_of(self, image_id: int) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.db.query(
-            "SELECT tag, source, confidence FROM tags WHERE image_id = ? ORDER BY source, tag", [image_id])]
-
-    def all_tags(self) -> list[tuple[str, int]]:
-        rows = self.conn.execute("SELECT t.tag, count(*) FROM tags t JOIN images i ON i.id = t.image_id "
-                                 "WHERE i.status = 'ok' GROUP BY t.tag ORDER BY t.tag")
-        return [(r[0], r[1]) for r in rows]
-
-    def ids_with_tag(self, tag: str) -> list[int]:
-        rows = self.conn.execute("SELECT t.image_id FROM tags t JOIN images i ON i.id = t.image_id "
-                                 "WHERE t.tag = ? AND i.status = 'ok' ORDER BY i.path", (tag,))
-        return [r[0] for r in rows]
+        return [_paths_readable(dict(r)) for r in self.db.query("SELECT * FROM scan_errors ORDER BY path")]
 
     # -- duplicate decisions -----------------------------------------------------------------
     def add_decision(self, image_ids: Iterable[int], kind: str = "not_duplicates") -> None:
         ids = sorted({int(i) for i in image_ids})
-        with self.transaction() as c:
-            c.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)",
-                      (f"{kind}:{','.join(map(str, ids))}", kind, json.dumps(ids), time.time()))
+        with self.transaction():
+            self.db.table("decisions").insert({"key": f"{kind}:{','.join(map(str, ids))}", "kind": kind,
+                                         "image_ids": json.dumps(ids), "at": time.time()}, replace=True)
 
     def decisions(self, kind: str = "not_duplicates") -> list[set[int]]:
         return [set(json.loads(r[0])) for r in

@@ -9,16 +9,20 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hashcore.config import RESOURCES, Config
 from hashcore.errors import ModelError
 from hashcore.models.manifest import HeadInfo
 
+if TYPE_CHECKING:
+    from hashcore.tags.multimodal import MultimodalSparseHash
+
 MANIFEST_KEY = "multimodal"
 USER_MODEL = "multimodal-user"
-_MODELS: dict[tuple[str, str], Any] = {}
+_MODELS: dict[tuple[str, str], MultimodalSparseHash] = {}
 _MODEL_LOCK = threading.Lock()
+
 
 def record_multimodal(info: HeadInfo, models_dir: Path) -> None:
     """Write (or replace) the "multimodal" entry of a manifest, leaving the other entries alone."""
@@ -54,18 +58,17 @@ def model_info(config: Config) -> HeadInfo:
     return user_model_info(Path(config.home)) or multimodal_info(config.models_dir)
 
 
-def load_model(config: Config) -> Any:
+def load_model(config: Config) -> MultimodalSparseHash:
     """The multimodal model, loaded once per process per file version (sha256-checked)."""
-    import hashcore.tags.multimodal  # noqa: F401  (registers the model class)
     from hashcore.models.methods import load_head
+    from hashcore.tags.multimodal import MultimodalSparseHash  # also registers the model class
 
     info = model_info(config)
     key = (str(info.path), info.sha256)
     with _MODEL_LOCK:
         if key not in _MODELS:
             head = load_head(info.path, info.sha256)
-            if head.method != "mm-sparsehash":
+            if not isinstance(head, MultimodalSparseHash):
                 raise ModelError(f"{info.path.name} is not a multimodal tag model")
             _MODELS[key] = head
         return _MODELS[key]
-

@@ -1,12 +1,17 @@
 import os
+import pickle
 from pathlib import Path
 
 import pytest
+from PIL import ExifTags, Image
 
 from hashcore.cleanup import trash
-from hashcore.cleanup.keep import choose_removals
+from hashcore.cleanup.keep import DEFAULT_RULE, choose_removals, jpeg_quality
 from hashcore.errors import HashLensError, NotFoundError
+from hashcore.ingest.decode import decode_file
 from hashcore.store.db import Store
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "coffee.jpg"
 
 
 def row(i, path, w=100, h=100, size=1000, taken=None, mtime=0.0):
@@ -92,3 +97,92 @@ def test_reconcile_settles_a_crash_between_log_and_move(tmp_path, private_home):
     assert trash.reconcile(store) == 2
     assert store.image(ids[0])["status"] == "ok" and store.image(ids[1])["status"] == "trashed"
     assert trash.restore_batch(store) == [paths[1]] and Path(paths[1]).exists()
+
+
+# -- "best copy": keeps the original over an upscale, a re-compression, a copy without EXIF -----
+def camera_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = "Canon", "Canon EOS 80D"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2019:06:01 10:00:00"
+    return exif
+
+
+def save(img: Image.Image, path: Path, mtime: float, **kw) -> Path:
+    img.save(path, "JPEG", **kw)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def photo_row(i: int, path: Path) -> dict:
+    """An images row as the indexer stores it, from the real file."""
+    photo, st = decode_file(path), path.stat()
+    return {"id": i, "path": str(path), "width": photo.width, "height": photo.height, "size": st.st_size,
+            "mtime": st.st_mtime, "taken_at": photo.taken_at, "camera": photo.camera}
+
+
+@pytest.fixture()
+def planted(tmp_path):
+    """A camera original (a real photo with camera EXIF) and three worse copies of it. Each copy
+    wins every other rule it can: the upscale is bigger, saved at higher quality and dated older;
+    the re-compression and the stripped copy are older files."""
+    img = Image.open(SAMPLE).convert("RGB")
+    w, h = img.size
+    return {
+        "original": save(img, tmp_path / "IMG_0001.jpg", 1.6e9, quality=90, exif=camera_exif()),
+        "upscale": save(img.resize((w * 3 // 2, h * 3 // 2), Image.Resampling.BICUBIC), tmp_path / "upscaled.jpg",
+                        1.2e9, quality=95, exif=camera_exif()),
+        "recompressed": save(img, tmp_path / "recompressed.jpg", 1.2e9, quality=15, exif=camera_exif()),
+        "stripped": save(img, tmp_path / "stripped.jpg", 1.2e9, quality=90),
+    }
+
+
+def test_best_copy_keeps_the_original_over_an_upscale(planted):
+    rows = [photo_row(1, planted["original"]), photo_row(2, planted["upscale"])]
+    assert choose_removals(rows, "resolution", []) == (2, [1])  # the old default kept the upscale
+    plan = choose_removals(rows, "best", [])
+    assert plan == (1, [2])
+    assert plan.reason == "keep IMG_0001.jpg: original resolution (upscaled.jpg upscaled 1.5x)"
+
+
+def test_best_copy_keeps_the_original_over_a_recompression_and_a_copy_without_exif(planted):
+    original = photo_row(1, planted["original"])
+    recompressed, stripped = photo_row(2, planted["recompressed"]), photo_row(3, planted["stripped"])
+    plan = choose_removals([original, recompressed], "best", [])
+    assert plan == (1, [2]) and plan.reason == "keep IMG_0001.jpg: least compressed (recompressed.jpg JPEG quality ~15)"
+    assert choose_removals([original, stripped], "oldest", [])[0] == 3
+    plan = choose_removals([original, stripped], "best", [])
+    assert plan == (1, [3]) and plan.reason == "keep IMG_0001.jpg: camera EXIF (stripped.jpg without)"
+
+
+def test_best_copy_names_every_reason_in_a_mixed_group_and_yields_to_protection(planted, tmp_path):
+    rows = [photo_row(i, planted[k]) for i, k in enumerate(("upscale", "recompressed", "stripped", "original"), 1)]
+    plan = choose_removals(rows, DEFAULT_RULE, [])
+    assert plan[0] == 4 and sorted(plan[1]) == [1, 2, 3]
+    assert plan.reason == ("keep IMG_0001.jpg: original resolution (upscaled.jpg upscaled 1.5x), least compressed "
+                           "(recompressed.jpg JPEG quality ~15), camera EXIF (stripped.jpg without)")
+    keep, remove = pickle.loads(pickle.dumps(plan))  # plans travel to GUI workers intact
+    assert (keep, remove) == (4, plan[1])
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    rows[0] = photo_row(1, planted["upscale"].rename(ref / "upscaled.jpg"))
+    guarded = choose_removals(rows, "best", [str(ref)])
+    assert guarded[0] == 1 and sorted(guarded[1]) == [2, 3, 4]
+    assert guarded.reason == "keep upscaled.jpg: in a protected folder"
+
+
+def test_best_copy_keeps_a_real_higher_resolution_original_over_its_smaller_copy(tmp_path):
+    """The upscale test must not take a genuine original for an upscale of its downscaled copy."""
+    img = Image.open(SAMPLE).convert("RGB")
+    big = save(img, tmp_path / "big.jpg", 1.6e9, quality=90)
+    small = save(img.resize((img.width * 2 // 3, img.height * 2 // 3), Image.Resampling.LANCZOS),
+                 tmp_path / "small.jpg", 1.2e9, quality=95, exif=camera_exif())
+    plan = choose_removals([photo_row(1, small), photo_row(2, big)], "best", [])
+    assert plan == (2, [1]) and plan.reason == "keep big.jpg: highest resolution (small.jpg smaller)"
+
+
+def test_jpeg_quality_is_read_back_from_the_quantisation_tables(tmp_path):
+    img = Image.open(SAMPLE)
+    for q in (15, 40, 75, 90, 95):
+        save(img, tmp_path / "q.jpg", 0, quality=q)
+        with Image.open(tmp_path / "q.jpg") as back:
+            assert abs(jpeg_quality(back.quantization) - q) <= 2

@@ -112,3 +112,41 @@ def test_schema_v1_file_migrates_step_by_step_with_a_backup(tmp_path):
     assert backup.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 1
     assert backup.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert backup.execute("SELECT count(*) FROM images").fetchone()[0] == 3
+
+
+def test_a_path_that_is_not_utf8_round_trips_to_its_exact_bytes(tmp_path):
+    """b'caf\\xe9.jpg' (Latin-1, from an old camera) and b'caf\\xc3\\xa9.jpg' (UTF-8) are two files;
+    both are stored, found by path and read back byte for byte, also after reopening."""
+    import os
+
+    folder = os.fsdecode(b"/photos/\xc9t\xe9")  # the folder's name is not UTF-8 either
+    latin1 = os.fsdecode(b"/photos/\xc9t\xe9/caf\xe9.jpg")
+    utf8 = os.fsdecode(b"/photos/\xc9t\xe9/caf\xc3\xa9.jpg")
+    assert "\udce9" in latin1 and utf8.endswith("café.jpg")
+    with Store(tmp_path / "lib.db") as s:
+        root = s.add_root(folder)
+        with s.transaction() as c:
+            a = add_image(s, c, root, latin1, h="a")
+            b = add_image(s, c, root, utf8, h="b")
+            assert add_image(s, c, root, latin1, h="a") == a  # the same file again: same row
+            s.put_errors(c, root, [(os.fsdecode(b"/photos/\xc9t\xe9/bad\xe8.jpg"), "truncated")])
+    with Store(tmp_path / "lib.db") as s:
+        assert a != b and s.count() == 2
+        assert os.fsencode(s.image(a)["path"]) == b"/photos/\xc9t\xe9/caf\xe9.jpg"
+        assert s.image_by_path(latin1)["id"] == a and s.image_by_path(utf8)["id"] == b
+        assert s.image_by_path(os.fsdecode(b"/photos/\xc9t\xe9/caf.jpg")) is None
+        assert set(s.images_under(root)) == {latin1, utf8}
+        assert [r["path"] for r in s.images_by_hash("a")] == [latin1]
+        assert sorted(r["path"] for r in s.images()) == sorted([latin1, utf8])
+        assert [r["path"] for r in s.roots()] == [folder]
+        assert [os.fsencode(e["path"]) for e in s.scan_errors()] == [b"/photos/\xc9t\xe9/bad\xe8.jpg"]
+        moved = os.fsdecode(b"/photos/\xc9t\xe9/moved \xff.jpg")
+        with s.transaction() as c:
+            s.move_image(c, a, moved, root, 10, 2.0)
+            s.clear_error(c, os.fsdecode(b"/photos/\xc9t\xe9/bad\xe8.jpg"))
+        assert s.image_by_path(moved)["id"] == a and s.image_by_path(latin1) is None
+        assert s.scan_errors() == []
+        with s.transaction() as c:
+            plain = add_image(s, c, root, "/photos/plain/café.jpg", h="c")
+        kinds = dict(s.conn.execute("SELECT id, typeof(path) FROM images").fetchall())
+        assert kinds == {a: "blob", b: "blob", plain: "text"}  # a path that is UTF-8 stays plain text

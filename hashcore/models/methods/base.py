@@ -52,7 +52,7 @@ class HashHead(ABC):
         """Write an .npz of plain arrays; returns the file's sha256."""
         path = Path(path)
         meta = json.dumps({"method": self.method, "bits": self.bits, "params": self.params})
-        arrays = {f"state__{k}": np.asarray(v) for k, v in self.state.items()}
+        arrays: dict[str, Any] = {f"state__{k}": np.asarray(v) for k, v in self.state.items()}
         with open(path, "wb") as fh:
             np.savez(fh, __meta__=np.frombuffer(meta.encode(), dtype=np.uint8), **arrays)
         return sha256_file(path)

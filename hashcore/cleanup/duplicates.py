@@ -1,0 +1,65 @@
+"""DuplicateService: which photos are copies of each other, and which copies to remove.
+
+Exact copies (same bytes) come from the content hashes; near copies from the codes (every pair
+within a Hamming radius, hashcore/search/dups.py) confirmed by their float features. Groups a
+person dismissed ("not duplicates") stay hidden until a new photo joins them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
+from hashcore.search import dups as dupmod
+from hashcore.store.db import Store
+
+DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
+DEFAULT_MIN_COSINE = 0.80
+
+
+class DuplicateService:
+    def __init__(self, store: Store, model_id: int, bits: int) -> None:
+        self.store, self.model_id, self.bits = store, model_id, bits
+
+    def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,
+                   include_dismissed: bool = False) -> list[dupmod.Group]:
+        radius = DEFAULT_DUP_RADIUS.get(self.bits, 6) if radius is None else radius
+        rows = {r["id"]: r for r in self.store.images()}
+        ids, codes = self.store.codes(self.model_id)
+
+        def features_of(rows: np.ndarray) -> np.ndarray:
+            """Features of the photos in candidate pairs only (bounded memory at 1M photos)."""
+            fids, feats = self.store.features(ids[rows])
+            out = np.full((len(rows), feats.shape[1] if len(feats) else 1), np.nan, np.float32)
+            out[np.searchsorted(ids[rows], fids)] = feats
+            return out
+
+        groups = dupmod.exact_groups(list(rows.values()))
+        exact_sets = [set(g.image_ids) for g in groups]
+        dismissed = self.store.decisions() if not include_dismissed else []
+        for g in dupmod.near_groups(ids, codes, features_of, self.bits, radius, min_cosine):
+            members = set(g.image_ids)
+            if any(members <= s for s in exact_sets):
+                continue  # only byte-identical copies: already an exact group
+            if any(members <= s for s in dismissed):
+                continue  # the user said "not duplicates" and no new photo joined
+            groups.append(g)
+        for g in groups:
+            g.paths = [rows[i]["path"] for i in g.image_ids]
+            g.sizes = [int(rows[i]["size"]) for i in g.image_ids]
+        return dupmod.order_groups(groups)
+
+    def dismiss(self, image_ids: Iterable[int]) -> None:
+        """Remember that these photos are not duplicates of each other."""
+        self.store.add_decision(image_ids)
+
+    def plan_removals(self, groups: list[dupmod.Group], rule: str = DEFAULT_RULE,
+                      preferred: str | None = None) -> list[Plan]:
+        """(keep id, remove ids) per group under a keep rule, each with `.reason`; protected
+        folders are honoured."""
+        rows = {r["id"]: r for r in self.store.images(ids={i for g in groups for i in g.image_ids})}
+        protected = [r["path"] for r in self.store.roots() if r["protected"]]
+        return [choose_removals([rows[i] for i in g.image_ids if i in rows], rule, protected, preferred)
+                for g in groups]

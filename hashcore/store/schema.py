@@ -1,0 +1,62 @@
+"""The schema of a library file, as the migrations that build it step by step.
+
+MIGRATIONS[v] turns a schema-v(v-1) file into schema v; v1 creates everything. A step is SQL
+text and stays as it was released (files in the wild were made by it). Steps run inside one
+transaction each, after a backup of the file (`Store._migrate`). The tables are plain SQL, not
+sqlite-utils' `create`: several are WITHOUT ROWID, which sqlite-utils cannot declare. A later
+step that must rebuild a table (change a column's type, drop a column) is where sqlite-utils'
+`table.transform` earns its place.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+_SCHEMA_V1 = """
+CREATE TABLE roots (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, protected INTEGER NOT NULL DEFAULT 0,
+    added_at REAL NOT NULL, last_scan REAL, state TEXT NOT NULL DEFAULT 'new');
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY, root_id INTEGER REFERENCES roots(id), path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL, mtime REAL NOT NULL, content_hash TEXT NOT NULL,
+    width INTEGER, height INTEGER, format TEXT, taken_at TEXT, camera TEXT,
+    status TEXT NOT NULL DEFAULT 'ok', indexed_at REAL NOT NULL);
+CREATE INDEX images_hash ON images(content_hash);
+CREATE INDEX images_root ON images(root_id, status);
+CREATE TABLE features (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id), feature BLOB NOT NULL, probs BLOB);
+CREATE TABLE models (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, method TEXT NOT NULL,
+    bits INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE codes (
+    image_id INTEGER NOT NULL REFERENCES images(id), model_id INTEGER NOT NULL REFERENCES models(id),
+    code BLOB NOT NULL, PRIMARY KEY (image_id, model_id)) WITHOUT ROWID;
+CREATE TABLE buckets (
+    model_id INTEGER NOT NULL, code BLOB NOT NULL, image_id INTEGER NOT NULL,
+    PRIMARY KEY (model_id, code, image_id)) WITHOUT ROWID;
+CREATE TABLE tags (
+    image_id INTEGER NOT NULL REFERENCES images(id), tag TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'user', confidence REAL,
+    PRIMARY KEY (image_id, tag)) WITHOUT ROWID;
+CREATE INDEX tags_tag ON tags(tag);
+CREATE TABLE scan_errors (
+    path TEXT PRIMARY KEY, root_id INTEGER, error TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE decisions (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, image_ids TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE trash_log (
+    id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, image_id INTEGER NOT NULL,
+    path TEXT NOT NULL, size INTEGER NOT NULL, at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending');
+CREATE INDEX trash_batch ON trash_log(batch);
+"""
+
+# v2: a generation counter bumped by every write, so caches in any process can tell the
+# database changed; and an index for "which photos came from where" tag queries.
+_SCHEMA_V2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta VALUES ('generation', 0);
+CREATE INDEX tags_source ON tags(source, tag);
+"""
+
+# MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
