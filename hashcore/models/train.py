@@ -1,12 +1,13 @@
-"""Training a hashing head: from augmented real photos, from a feature file, or from the
-features already stored in a library (no photo decoded again)."""
+"""Training a hashing head: from augmented real photos, from a feature file, or from a
+library's own photos (up to LIBRARY_MAX_PHOTOS of them read again for augmented views; the codes
+of every photo are then recomputed from the features already stored, none decoded again)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,8 +19,13 @@ from hashcore.models.manifest import HeadInfo, record_head
 from hashcore.models.methods import HashHead
 from hashcore.models.methods.base import _REGISTRY
 
+if TYPE_CHECKING:
+    from hashcore.library import Library
+
 Progress = Callable[[int, int, str], None]
 MIN_LIBRARY_PHOTOS = 16  # fewer photos than this teach a head nothing a shipped one does not know
+LIBRARY_MAX_PHOTOS = 500  # adapting reads at most this many photos again
+LIBRARY_VIEWS, LIBRARY_VARIANTS = 8, 4  # augmented views and near-duplicate variants per photo
 
 
 def make_head(method: str, bits: int, **params: object) -> HashHead:
@@ -73,13 +79,15 @@ def fit_and_save(head: HashHead, x: np.ndarray, y: np.ndarray | None, out_dir: P
     return info
 
 
-def adapt_to_library(lib: Any, method: str = "itq", seed: int = 0, views: int = 8, variants: int = 4,
-                     max_photos: int = 500, progress: Progress | None = None,
+def adapt_to_library(lib: Library, method: str = "itq", seed: int = 0, views: int = LIBRARY_VIEWS,
+                     variants: int = LIBRARY_VARIANTS, max_photos: int = LIBRARY_MAX_PHOTOS,
+                     progress: Progress | None = None,
                      cancel: Callable[[], bool] | None = None) -> tuple[HeadInfo, int]:
     """Fit a head on the library's own photos, with no labels: the backbone features of up to
-    `max_photos` of them plus augmented views and near-duplicate variants of each (so copies of
-    a photo stay close), and make it this library's default. Codes are then recomputed from the
-    stored features by the caller, without decoding any photo again. Returns (info, samples).
+    `max_photos` of them (decoded again) plus `views` augmented views and `variants` near-duplicate
+    variants of each (so copies of a photo stay close): (1 + views + variants) samples per photo.
+    It becomes this library's default; the caller then recomputes the codes from the stored
+    features, without decoding any photo again. Returns (info, samples).
     A cancel (between photos) raises Cancelled before anything is written."""
     rows = lib.store.images()
     bits = lib.encoder.bits

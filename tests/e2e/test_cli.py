@@ -156,13 +156,13 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
         fh.write(data)
     report = as_json(hashcore(tmp_path / "lib.db", "index", str(lib), "--json"))
     reasons = {Path(e["path"]).name: e["error"] for e in report["errors"]}
-    assert report["indexed"] == 1
+    assert report["indexed"] == 2  # good.jpg, and caf\xe9.jpg: a name that is not UTF-8 is no error
     assert "truncated" in reasons["truncated.jpg"]
     assert "empty" in reasons["zero.jpg"]
     assert "not an image" in reasons["notes.jpg"]
     assert "100000x100000" in reasons["bomb.png"] or "bomb" in reasons["bomb.png"]
     assert "loop" in reasons["loop_a.jpg"] and "loop" in reasons["loop_b.jpg"]
-    assert "UTF-8" in reasons["caf\ufffd.jpg"]
+    assert "caf\\xe9.jpg" not in reasons and "caf\ufffd.jpg" not in reasons
     errors = as_json(hashcore(tmp_path / "lib.db", "errors", "--json"))
     assert len(errors) == len(report["errors"])
 
@@ -210,9 +210,11 @@ def test_errors_are_one_line_without_traceback(tmp_path):
 
 def test_adapting_to_the_library_keeps_every_planted_group(indexed):
     lib, db, originals, groups, _ = indexed
-    adapted = as_json(hashcore(db, "train", "--library", "--json"))
+    n_files = sum(1 for _ in lib.rglob("*.jpg"))
+    # trained small (each photo plus one view and one variant): the default 8 + 4 only takes longer
+    adapted = as_json(hashcore(db, "train", "--library", "--views", "1", "--variants", "1", "--json"))
     assert adapted["name"] == "itq-64-library" and adapted["samples"] >= 64
-    assert adapted["recoded"] == sum(1 for _ in lib.rglob("*.jpg"))
+    assert adapted["recoded"] == n_files
     stats = as_json(hashcore(db, "stats", "--json"))
     assert stats["model"] == "itq-64-library"
     found = as_json(hashcore(db, "dups", "--json"))
@@ -224,3 +226,18 @@ def test_adapting_to_the_library_keeps_every_planted_group(indexed):
         assert any(set(map(str, paths)) <= set(g["paths"]) for g in found), f"{name} lost after adapting"
     back = as_json(hashcore(db, "train", "--shipped", "--json"))
     assert back == {"model": "itq-64", "changed": True}
+
+
+def test_train_library_honours_views_and_variants(tmp_path):
+    from tests.photos import small_library
+
+    photos = small_library(tmp_path / "photos", 16, 320)
+    db = tmp_path / "lib.db"
+    hashcore(db, "--bits", "32", "index", str(photos))
+    for views, variants in ((1, 0), (0, 2)):  # each photo, plus its views and its variants
+        adapted = as_json(hashcore(db, "--bits", "32", "train", "--library", "--views", str(views),
+                                   "--variants", str(variants), "--json"))
+        assert adapted["samples"] == 16 * (1 + views + variants), (views, variants, adapted)
+        assert adapted["name"] == "itq-32-library" and adapted["recoded"] == 16
+    refused = hashcore(db, "train", "--library", "--views", "-1", ok=False)
+    assert refused.returncode == 1 and "0 or more" in refused.stderr

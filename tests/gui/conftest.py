@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def window(qtbot, config, encoder) -> Iterator:  # noqa: ANN001
 def indexed(qtbot, window, photos: Path):  # noqa: ANN001, ANN201
     """A window whose library holds `photos`, indexed through the GUI."""
     with qtbot.waitSignal(window.indexingFinished, timeout=180_000):
-        window.index_folders([str(photos)])
+        window.library_ctl.index_folders([str(photos)])
     qtbot.waitUntil(lambda: window.library.model.rowCount() == count_photos(photos), timeout=20_000)
     return window
 
@@ -130,29 +131,72 @@ def count_photos(folder: Path) -> int:
 
 
 class LoopWatch:
-    """Ticks every 10 ms on the GUI thread and records the gaps: a blocked event loop shows up as a
-    long gap (a test asserts the longest stays short while a job runs)."""
+    """Counts the ticks of a 10 ms timer on the GUI thread. A test holds a job mid-run with a
+    JobGate and waits for more ticks: they come only if the event loop runs on while the job
+    works (a job that blocked the loop would hold it, and the gate's hold would run out)."""
 
     def __init__(self) -> None:
-        import time
-
         from PySide6.QtCore import QTimer
 
-        self._clock = time.monotonic
-        self.gaps: list[float] = []
-        self._last = self._clock()
+        self.ticks = 0
         self.timer = QTimer()
         self.timer.timeout.connect(self._tick)
         self.timer.start(10)
 
     def _tick(self) -> None:
-        now = self._clock()
-        self.gaps.append(now - self._last)
-        self._last = now
+        self.ticks += 1
 
-    def stop(self) -> list[float]:
+    def stop(self) -> int:
         self.timer.stop()
-        return self.gaps
+        return self.ticks
+
+
+class JobGate:
+    """Holds a GUI job's worker thread right after a progress report that the predicate given
+    to `hold` accepts, until `release()`. While it holds, the test acts on a job that is surely
+    mid-run, on a machine of any speed. The report it stops at always reaches the GUI (JobContext
+    otherwise drops reports that come closer than 50 ms together)."""
+
+    HOLD_LIMIT = 120.0  # seconds; only turns a job that can never be released into a failure
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from app.workers import JobContext
+
+        self._lock = threading.Lock()
+        self._when: Callable[[int, int, str], bool] | None = None
+        self._go: threading.Event | None = None
+        self.stopped_at: tuple[int, int, str] | None = None
+        self.ran_out = False
+        real = JobContext.progress
+
+        def progress(ctx: JobContext, done: int, total: int, text: str = "") -> None:
+            with self._lock:
+                go = None
+                if self._when is not None and self._when(done, total, text):
+                    self._when = None
+                    go = self._go = threading.Event()
+                    self.stopped_at = (done, total, text)
+            if go is not None:
+                ctx._last = float("-inf")  # not dropped as too soon: the GUI shows where the job stopped
+            real(ctx, done, total, text)
+            if go is not None and not go.wait(self.HOLD_LIMIT):
+                self.ran_out = True
+
+        monkeypatch.setattr(JobContext, "progress", progress)
+
+    def hold(self, when: Callable[[int, int, str], bool]) -> None:
+        """Stop the next job at its first progress report (done, total, text) that `when` accepts."""
+        with self._lock:
+            self._when = when
+
+    def held(self) -> bool:
+        return self._go is not None and not self._go.is_set()
+
+    def release(self) -> None:
+        with self._lock:
+            go, self._go = self._go, None
+        assert go is not None, "no job is held"
+        go.set()
 
 
 def answer_dialog(qtbot, name: str, button_prefix: str, seen: list[str]) -> Callable[[], None]:  # noqa: ANN001
