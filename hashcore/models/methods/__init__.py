@@ -6,6 +6,7 @@ Importing this package registers every method module listed below.
 """
 
 import hashcore.models.methods.bdnn  # noqa: F401
+import hashcore.models.methods.copyhash  # noqa: F401
 import hashcore.models.methods.dnnh  # noqa: F401
 import hashcore.models.methods.dqn  # noqa: F401
 import hashcore.models.methods.dsh  # noqa: F401
