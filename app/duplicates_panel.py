@@ -4,6 +4,9 @@ Nothing is removed without the person seeing it: a keep rule only *marks* copies
 be changed by hand, photos in protected folders can never be marked, at least one photo of every
 group always stays, and the final step is a confirmation that names the number of files and
 bytes. Removal is a move to the system Trash, undoable from here.
+
+"Similar shots too" adds a section of similar shots (bursts, one scene shot twice): not copies, so
+no rule ever marks them; a person may still tick a photo there by hand.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -80,6 +84,11 @@ class DuplicatesPanel(QWidget):
         self.find_btn.setObjectName("findDuplicatesButton")
         self.find_btn.setDefault(True)
         self.find_btn.clicked.connect(self.findRequested)
+        self.similar_box = QCheckBox("Similar shots too")
+        self.similar_box.setObjectName("similarShotsToggle")
+        self.similar_box.setToolTip("Also list similar shots (bursts, one scene shot twice) in their own section. "
+                                    "They are not copies: nothing in them is marked for removal.")
+        self.similar_box.toggled.connect(self._similar_toggled)
         self.rule = QComboBox()
         self.rule.setObjectName("keepRule")
         for key, text in RULES:
@@ -96,6 +105,7 @@ class DuplicatesPanel(QWidget):
         top.addWidget(self.level)
         top.addWidget(self.level_label)
         top.addWidget(self.find_btn)
+        top.addWidget(self.similar_box)
         top.addStretch(1)
         top.addWidget(self.rule)
         top.addWidget(self.folder_btn)
@@ -179,6 +189,7 @@ class DuplicatesPanel(QWidget):
     def restore(self, s: QSettings) -> None:
         self.level.setValue(int(s.value("duplicates/level", 2)))
         self.rule.setCurrentIndex(max(self.rule.findData(s.value("duplicates/rule", "best")), 0))
+        self.similar_box.setChecked(str(s.value("duplicates/similar", "false")).lower() == "true")
         pref = s.value("duplicates/preferred", "")
         if pref:
             self.set_preferred(str(pref))
@@ -186,12 +197,20 @@ class DuplicatesPanel(QWidget):
     def save(self, s: QSettings) -> None:
         s.setValue("duplicates/level", self.level.value())
         s.setValue("duplicates/rule", self.rule.currentData())
+        s.setValue("duplicates/similar", self.similar_box.isChecked())
         s.setValue("duplicates/preferred", self.preferred or "")
 
     def params(self) -> tuple[int, float, str, str | None]:
         name, r64, cos = LEVELS[self.level.value()]
         radius = max(0, round(r64 * self.ctx.config.bits / 64))
         return radius, cos, self.rule.currentData(), self.preferred
+
+    def want_similar(self) -> bool:
+        return self.similar_box.isChecked()
+
+    def _similar_toggled(self) -> None:
+        if self.result is not None:  # results on screen: find again with or without similar shots
+            self.findRequested.emit()
 
     def _level_changed(self) -> None:
         if self.result is not None:  # results on screen: show the new level's groups right away
@@ -252,11 +271,12 @@ class DuplicatesPanel(QWidget):
         self.groups.blockSignals(True)
         self.groups.clear()
         groups = self.result.groups
-        exact = [n for n, g in enumerate(groups) if g.kind == "exact"]
-        near = [n for n, g in enumerate(groups) if g.kind != "exact"]
+        sections = [("exact", "Exact copies (byte-identical)"), ("near", "Near duplicates (look alike)")]
+        if self.want_similar() or any(g.kind == "similar" for g in groups):
+            sections.append(("similar", "Similar shots (not copies: nothing marked)"))
         self.section_items = {}
-        for kind, title, members in (("exact", "Exact copies (byte-identical)", exact),
-                                     ("near", "Near duplicates (look alike)", near)):
+        for kind, title in sections:
+            members = [n for n, g in enumerate(groups) if g.kind == kind]
             top = QTreeWidgetItem([f"{title} — {len(members)} group{'s' if len(members) != 1 else ''}"])
             f = top.font(0)
             f.setBold(True)
@@ -276,7 +296,7 @@ class DuplicatesPanel(QWidget):
         self.groups.resizeColumnToContents(2)
         self.groups.resizeColumnToContents(3)
         self.groups.blockSignals(False)
-        first = next((self.section_items[k].child(0) for k in ("exact", "near") if self.section_items[k].childCount()), None)
+        first = next((top.child(0) for top in self.section_items.values() if top.childCount()), None)
         if first is not None:
             self.groups.setCurrentItem(first)
 
@@ -319,7 +339,8 @@ class DuplicatesPanel(QWidget):
         if n is None:
             return
         g = self.result.groups[n]
-        kind = "Exact copies" if g.kind == "exact" else f"Near duplicates, score {g.score:.3f}"
+        kind = {"exact": "Exact copies", "near": f"Near duplicates, score {g.score:.3f}",
+                "similar": f"Similar shots (not copies), score {g.score:.3f}"}[g.kind]
         reason = self.reasons.get(n, "")
         self.group_title.setText(f"{kind}: {len(g.image_ids)} photos" + (f" — rule: {reason}" if reason else ""))
         self._fill_members()
@@ -336,7 +357,10 @@ class DuplicatesPanel(QWidget):
             return "Keep (protected folder)"
         if image_id in self.marked.get(n, ()):
             return "Remove"
-        return "Keep" + (" (rule)" if self.keep.get(n) == image_id else "")
+        if any(image_id in marks for marks in self.marked.values()):
+            return "Remove (marked in another group)"
+        ruled = self.keep.get(n) == image_id and self.result.groups[n].kind != "similar"
+        return "Keep" + (" (rule)" if ruled else "")
 
     def _marks(self, n: int) -> dict[int, str]:
         return {i: ("REMOVE" if i in self.marked.get(n, ()) else "KEEP") for i in self.result.groups[n].image_ids}
@@ -392,8 +416,7 @@ class DuplicatesPanel(QWidget):
         image_id = item.data(0, IdRole)
         marks = self.marked.setdefault(n, set())
         if item.checkState(0) == Qt.CheckState.Checked:
-            group = self.result.groups[n].image_ids
-            if self.protected(image_id) or len(marks | {image_id}) >= len(group):
+            if not self.can_mark(image_id):
                 self.banner.setText("At least one photo of every group stays: unmark another one first.")
                 self.members.blockSignals(True)
                 item.setCheckState(0, Qt.CheckState.Unchecked)
@@ -409,13 +432,21 @@ class DuplicatesPanel(QWidget):
         """Manual override (also used by tests and the keyboard): mark or unmark one photo."""
         marks = self.marked.setdefault(n, set())
         if remove:
-            if self.protected(image_id) or len(marks | {image_id}) >= len(self.result.groups[n].image_ids):
+            if not self.can_mark(image_id):
                 return False
             marks.add(image_id)
         else:
             marks.discard(image_id)
         self.set_manual(n)
         return True
+
+    def can_mark(self, image_id: int) -> bool:
+        """Could this photo be marked and every group it is in (a photo can sit in a copy group and
+        in a similar-shots group) still keep one unmarked photo?"""
+        if self.protected(image_id):
+            return False
+        marked = set().union(*self.marked.values(), {image_id})
+        return all(not set(g.image_ids) <= marked for g in self.result.groups if image_id in g.image_ids)
 
     def set_manual(self, n: int) -> None:
         self._refresh_group_items()
@@ -467,6 +498,7 @@ class DuplicatesPanel(QWidget):
             return
         groups = self.result.groups
         n_exact = sum(1 for g in groups if g.kind == "exact")
+        n_similar = sum(1 for g in groups if g.kind == "similar")
         ids = self.marked_ids()
         in_groups = sum(1 for m in self.marked.values() if m)
         self.trash_btn.setEnabled(bool(ids))
@@ -474,7 +506,8 @@ class DuplicatesPanel(QWidget):
             self.summary.setText(f"No duplicates found ({self.result.seconds:.1f} s). Try a looser similarity.")
             return
         self.summary.setText(
-            f"{len(groups)} groups ({n_exact} exact, {len(groups) - n_exact} near) · "
+            f"{len(groups)} groups ({n_exact} exact, {len(groups) - n_exact - n_similar} near"
+            + (f", {n_similar} of similar shots" if n_similar else "") + ") · "
             f"<b>{len(ids)} photos marked for removal</b> in {in_groups} groups · "
             f"<b>{human_bytes(self.marked_bytes())}</b> to reclaim")
 

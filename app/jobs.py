@@ -188,10 +188,10 @@ class DupResult:
 
 
 def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
-                   preferred: str | None) -> DupResult:
+                   preferred: str | None, similar: bool = False) -> DupResult:
     t0 = time.perf_counter()
     with ctx.library() as lib:
-        groups = lib.duplicates(radius, min_cosine)
+        groups = lib.duplicates(radius, min_cosine, similar=similar)
         ids = sorted({i for g in groups for i in g.image_ids})
         rows = {r["id"]: r for r in lib.store.images(ids=ids)}
         protected = [r["path"] for r in lib.store.roots() if r["protected"]]

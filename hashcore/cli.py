@@ -99,7 +99,7 @@ def cmd_dups(args: argparse.Namespace) -> int:
     if args.keep == "folder" and not args.prefer:
         raise HashLensError("--keep folder needs --prefer FOLDER")
     with _library(args) as lib:
-        groups = lib.duplicates(args.radius, args.min_similarity)
+        groups = lib.duplicates(args.radius, args.min_similarity, similar=args.similar)
         plans = lib.plan_removals(groups, args.keep, args.prefer)
     text, data = [], []
     for n, (g, plan) in enumerate(zip(groups, plans, strict=True), 1):
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--id", type=int, help="an indexed photo's id instead of a file")
     sp.add_argument("-k", type=int, default=20, help="number of results (default 20)")
     sp.add_argument("--radius", type=int, help="only results within this Hamming distance")
-    sp = cmd("dups", cmd_dups, "list groups of exact and near-duplicate photos")
+    sp = cmd("dups", cmd_dups, "list groups of exact and near-duplicate photos (and similar shots with --similar)")
     sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default by code length)")
     sp.add_argument("--min-similarity", type=float, default=DEFAULT_MIN_COSINE,
                     help=f"feature cosine a pair must reach to count (default {DEFAULT_MIN_COSINE})")
@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="which copy of each group to keep (default best: the original, not an upscaled, "
                          "re-compressed or EXIF-stripped copy); the others are listed under 'remove'")
     sp.add_argument("--prefer", metavar="FOLDER", help="with --keep folder: the folder whose copy to keep")
+    sp.add_argument("--similar", action="store_true",
+                    help="also list similar shots (bursts, one scene shot twice; kind 'similar'): "
+                         "not copies, so nothing in them is proposed for removal")
     cmd("stats", cmd_stats, "what the library holds")
     sp = cmd("roots", cmd_roots, "list, add, protect or remove library folders")
     sp.add_argument("action", nargs="?", default="list", choices=("list", "add", "remove", "protect", "unprotect"))

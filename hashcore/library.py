@@ -113,8 +113,10 @@ class Library:
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,
-                   include_dismissed: bool = False) -> list[Group]:
-        return self.dedupe.duplicates(radius, min_cosine, include_dismissed)
+                   include_dismissed: bool = False, similar: bool = False) -> list[Group]:
+        """Copy groups ("exact", "near"), in which every two photos are copies of each other;
+        with `similar`, also groups of similar shots ("similar"), never planned for removal."""
+        return self.dedupe.duplicates(radius, min_cosine, include_dismissed, similar)
 
     def dismiss(self, image_ids: list[int]) -> None:
         """Remember that these photos are not duplicates of each other."""

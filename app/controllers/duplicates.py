@@ -48,7 +48,7 @@ class DuplicatesController(Controller):
         if rule == "folder" and not pref:
             rule = "resolution"
         self.panel.set_busy(True, "Looking for duplicates…")
-        self.start(jobs.duplicates_job, radius, cos, rule, pref, on_result=self._dups_done,
+        self.start(jobs.duplicates_job, radius, cos, rule, pref, self.panel.want_similar(), on_result=self._dups_done,
                    on_finished=lambda: self.panel.set_busy(False))
 
     def find_again(self) -> None:

@@ -1,13 +1,33 @@
-"""Near-duplicate and exact-duplicate groups.
+"""Near-duplicate and exact-duplicate groups, at two levels: copies and similar shots.
 
 Candidate pairs come from the codes (every pair within Hamming radius r, found exactly with the
 pigeonhole principle: split the code into r+1 substrings, two codes within r agree on at least
 one of them). Float features then re-check each candidate pair, which removes the false pairs a
-short code lets through. Groups are the connected components, ordered deterministically.
+short code lets through.
+
+Groups do not chain. Connected components of the verified pairs would put A and C together when
+A~B and B~C, even where A and C are different photos (a burst, a photo and its crop, two photos
+sharing a letterbox edit). So inside each component a group grows from a seed (the photo with the
+most verified pairs, then the highest total similarity, then the smallest id), taking the
+closest neighbour of any member first, and admits a photo only if it passes the level's check
+against *every* member: the float-feature cosine, or the code distance where a feature is
+missing. Any two photos of a group are then copies of each other by the same test that verifies a
+pair; a photo that fits no group with its partners is left out (it comes back as a similar shot).
+
+The second level, similar shots (bursts, one scene shot twice), uses a looser check (a larger
+radius, a lower cosine) on the pairs that are not already inside one copy group, grouped by the
+same rule. Such groups are offered apart and never marked for removal (hashcore/cleanup).
+
+Work bound: a component whose verified pairs already join every two members (the common case)
+is a group at once. Elsewhere each admission test costs one dot product per member, a group stops
+at MAX_GROUP members (a larger set of mutual copies comes as several groups), and a photo is
+tested at most once per group it neighbours, so the tests cost at most 4 * pairs * MAX_GROUP dot
+products whatever the shape of the component.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,18 +36,33 @@ import numpy as np
 
 from hashcore.search.mih import MultiIndexHash
 
+MAX_GROUP = 256
+KIND_ORDER = {"exact": 0, "near": 1, "similar": 2}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One level's test of a pair: codes within `radius` bits, then feature cosine >= min_cosine
+    (where both photos have features; otherwise the code distance alone decides)."""
+
+    radius: int
+    min_cosine: float
+
 
 @dataclass
 class Group:
-    kind: str  # "exact" (byte-identical) or "near"
-    score: float  # 1.0 for exact; mean feature cosine of the verified pairs for near
+    kind: str  # "exact" (byte-identical), "near" (copies) or "similar" (similar shots, not copies)
+    score: float  # 1.0 for exact; mean feature cosine of the verified pairs otherwise
     image_ids: list[int]
     paths: list[str] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
 
     @property
     def reclaimable(self) -> int:
-        """Bytes freed by keeping only the largest file (a first estimate before keep rules)."""
+        """Bytes freed by keeping only the largest file (a first estimate before keep rules);
+        0 for similar shots, which are not copies."""
+        if self.kind == "similar":
+            return 0
         return sum(self.sizes) - max(self.sizes, default=0)
 
     def as_json(self) -> dict:
@@ -86,37 +121,177 @@ def component_labels(n: int, pairs: np.ndarray) -> np.ndarray:
     return first[comp]
 
 
+class _Candidates:
+    """The photos in candidate pairs (numbered 0..n-1 here), with what both levels need: their
+    codes, unit-length features (zero rows where missing) and ids for ties."""
+
+    CHUNK = 8192  # pairs per cosine batch: two (CHUNK, D) gathers at a time, not (pairs, D)
+
+    def __init__(self, ids: np.ndarray, codes: np.ndarray,
+                 features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None, pairs: np.ndarray) -> None:
+        self.rows = np.unique(pairs)
+        self.ids = np.asarray(ids)[self.rows]
+        self.codes = codes[self.rows]
+        self.pairs = np.searchsorted(self.rows, pairs)
+        a, b = self.pairs[:, 0], self.pairs[:, 1]
+        self.dist = np.bitwise_count(np.bitwise_xor(self.codes[a], self.codes[b])).sum(axis=1)
+        self.known = np.zeros(len(self.rows), bool)
+        self.unit = np.zeros((len(self.rows), 1), np.float32)
+        if features is not None and len(self.rows):
+            f = np.array(features[self.rows] if isinstance(features, np.ndarray) else features(self.rows),
+                         np.float32)
+            self.known = np.asarray(~np.isnan(f).any(axis=1))
+            f[~self.known] = 0.0
+            f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+            self.unit = f
+        self.cos = np.full(len(a), np.nan)
+        both = np.flatnonzero(self.known[a] & self.known[b])
+        for k in range(0, len(both), self.CHUNK):
+            at = both[k:k + self.CHUNK]
+            self.cos[at] = np.einsum("ij,ij->i", self.unit[a[at]], self.unit[b[at]])
+        self.all_known = bool(self.known.all())
+
+    def passing(self, check: Check, bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of the pairs that pass `check`, their similarity: cosine, or 1 - d / bits where a
+        feature is missing)."""
+        known = ~np.isnan(self.cos)
+        ok = (self.dist <= check.radius) & (~known | (np.where(known, self.cos, 0.0) >= check.min_cosine))
+        return ok, np.where(known, self.cos, 1.0 - self.dist / bits)
+
+    def fits(self, c: int, members: np.ndarray, check: Check) -> bool:
+        """Does photo c pass `check` against every member? (Called once per candidate member of a
+        group: kept to a few NumPy calls.)"""
+        if self.all_known:
+            return float((self.unit[members] @ self.unit[c]).min()) >= check.min_cosine
+        x = np.bitwise_count(np.bitwise_xor(self.codes[members], self.codes[c]))
+        dist = x[:, 0] if x.shape[1] == 1 else x.sum(axis=1)
+        if not self.known[c]:
+            return int(dist.max()) <= check.radius
+        cos = self.unit[members] @ self.unit[c]
+        return bool(np.where(self.known[members], cos >= check.min_cosine, dist <= check.radius).all())
+
+
+def cliques(n: int, pairs: np.ndarray, sims: np.ndarray, ties: np.ndarray,
+            fits: Callable[[int, np.ndarray], bool]) -> list[list[int]]:
+    """Groups (sorted node lists, two or more nodes) of the graph `pairs` on n nodes, each group
+    one where `fits` admitted every member against all the members before it (see the module
+    docstring). `ties` orders equal seeds and equal neighbours (the photo ids)."""
+    if not len(pairs):
+        return []
+    labels = component_labels(n, pairs)
+    size = np.bincount(labels, minlength=n)
+    n_pairs = np.bincount(labels[pairs[:, 0]], minlength=n)
+    whole = (n_pairs == size * (size - 1) // 2) & (size <= MAX_GROUP) & (size > 1)
+    order = np.flatnonzero(whole[labels])
+    order = order[np.argsort(labels[order], kind="stable")]  # stable: members stay sorted
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    out = [m.tolist() for m in np.split(order, cuts) if len(m)]
+    rest = ~whole[labels[pairs[:, 0]]]
+    if rest.any():
+        out += _grow(n, pairs[rest], sims[rest], ties, fits)
+    return out
+
+
+def _grow(n: int, pairs: np.ndarray, sims: np.ndarray, ties: np.ndarray,
+          fits: Callable[[int, np.ndarray], bool]) -> list[list[int]]:
+    """Greedy groups: seeds by most pairs, then highest total similarity, then tie key; each group
+    takes the most similar neighbour of any member that `fits` all members, up to MAX_GROUP."""
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    w = np.concatenate([sims, sims])
+    order = np.lexsort((b, a))
+    a, nb, nw = a[order], b[order].tolist(), (-w[order]).tolist()
+    start = np.searchsorted(a, np.arange(n + 1)).tolist()
+    degree = np.bincount(a, minlength=n)
+    strength = np.round(np.bincount(a, weights=w[order], minlength=n), 6)  # rounded: equal sums tie
+    nodes = np.flatnonzero(degree)
+    seeds = nodes[np.lexsort((ties[nodes], -strength[nodes], -degree[nodes]))].tolist()
+    taken = [False] * n
+    links = [0] * n  # members of the growing group that a node has a verified pair with
+    tie = ties.tolist()
+    members = np.empty(MAX_GROUP, np.intp)
+    out = []
+    heap: list[tuple[float, int, int]] = []
+    for s in seeds:
+        if taken[s]:
+            continue
+        members[0], size, tried, node, touched = s, 1, {s}, s, []
+        heap.clear()
+        taken[s] = True
+        while node >= 0:
+            lo, hi = start[node], start[node + 1]
+            touched += nb[lo:hi]
+            for c, neg_w in zip(nb[lo:hi], nw[lo:hi], strict=True):
+                links[c] += 1
+                if not taken[c] and c not in tried:
+                    heapq.heappush(heap, (neg_w, tie[c], c))
+            node = -1
+            while heap and size < MAX_GROUP:
+                c = heapq.heappop(heap)[2]
+                if c not in tried:
+                    tried.add(c)
+                    # a verified pair with every member already passes; only the rest is tested
+                    if not taken[c] and (links[c] == size or fits(c, members[:size])):
+                        node, members[size] = c, c
+                        size += 1
+                        taken[c] = True
+                        break
+        for c in touched:
+            links[c] = 0
+        if size > 1:
+            out.append(sorted(members[:size].tolist()))
+        else:
+            taken[s] = False
+    return out
+
+
+def _score(groups: list[list[int]], n: int, pairs: np.ndarray, sims: np.ndarray) -> list[float]:
+    """Mean similarity of the verified pairs inside each group."""
+    label = np.full(n, -1)
+    for k, m in enumerate(groups):
+        label[m] = k
+    inside = (label[pairs[:, 0]] == label[pairs[:, 1]]) & (label[pairs[:, 0]] >= 0)
+    at = label[pairs[inside, 0]]
+    total = np.bincount(at, weights=sims[inside], minlength=len(groups))
+    count = np.bincount(at, minlength=len(groups))
+    return (total / np.maximum(count, 1)).tolist()
+
+
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
-                bits: int, radius: int, min_cosine: float) -> list[Group]:
-    """Groups of photos whose codes are within `radius` and whose features agree.
+                bits: int, radius: int, min_cosine: float, similar: Check | None = None) -> list[Group]:
+    """Groups of photos whose codes are within `radius` and whose features agree, none chaining
+    (every two members pass that check); with `similar`, also the similar shots: groups under that
+    looser check of photos that are not in one copy group, as kind "similar".
 
     `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
     their features (NaN rows for photos without any), so a caller can load features for the
-    photos in candidate pairs only; None trusts the codes alone. A pair with a missing feature
-    is kept on its code distance, scored 1 - d / bits.
+    photos in candidate pairs only (one call, for both levels); None trusts the codes alone. A
+    pair with a missing feature is judged on its code distance, scored 1 - d / bits.
     """
-    pairs = pairs_within(codes, bits, radius)
-    if len(pairs):
-        dist = np.bitwise_count(np.bitwise_xor(codes[pairs[:, 0]], codes[pairs[:, 1]])).sum(axis=1)
-        sims = 1.0 - dist / bits
-    else:
-        sims = np.zeros(0)
-    if features is not None and len(pairs):
-        rows = np.unique(pairs)
-        f = features[rows] if isinstance(features, np.ndarray) else features(rows)
-        at = np.searchsorted(rows, pairs)
-        cos = cosine_pairs(f, at)
-        known = ~np.isnan(cos)
-        keep = ~known | (np.where(known, cos, 0.0) >= min_cosine)
-        sims = np.where(known, cos, sims)
-        pairs, sims = pairs[keep], sims[keep]
-    labels = component_labels(len(ids), pairs)
-    # a group's score: the mean similarity of its verified pairs (both ends share a label)
-    pair_label = labels[pairs[:, 0]] if len(pairs) else np.zeros(0, np.intp)
-    total = np.bincount(pair_label, weights=sims, minlength=len(ids))
-    count = np.bincount(pair_label, minlength=len(ids))
-    return [Group("near", float(total[m[0]] / count[m[0]]), [int(ids[x]) for x in m])
-            for m in components(len(ids), pairs)]
+    copy = Check(radius, min_cosine)
+    reach = max(radius, similar.radius) if similar is not None else radius
+    cand = _Candidates(ids, codes, features, pairs_within(codes, bits, reach))
+    n = len(cand.rows)
+    ok, sims = cand.passing(copy, bits)
+    found = cliques(n, cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, copy))
+    out = _groups("near", found, _score(found, n, cand.pairs[ok], sims[ok]), cand.ids)
+    if similar is None:
+        return out
+    group_of = np.full(n, -1)
+    for k, m in enumerate(found):
+        group_of[m] = k
+    a, b = cand.pairs[:, 0], cand.pairs[:, 1]
+    ok, sims = cand.passing(similar, bits)
+    ok &= (group_of[a] != group_of[b]) | (group_of[a] < 0)  # not already copies of each other
+    shots = cliques(n, cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, similar))
+    return out + _groups("similar", shots, _score(shots, n, cand.pairs[ok], sims[ok]), cand.ids)
+
+
+def _groups(kind: str, members: list[list[int]], scores: list[float], ids: np.ndarray) -> list[Group]:
+    """Groups of photo ids, each sorted, ordered by smallest id: the same whatever order the
+    photos are stored in."""
+    out = [Group(kind, s, sorted(ids[m].tolist())) for m, s in zip(members, scores, strict=True)]
+    return sorted(out, key=lambda g: g.image_ids[0])
 
 
 def exact_groups(rows: list[dict]) -> list[Group]:
@@ -128,10 +303,11 @@ def exact_groups(rows: list[dict]) -> list[Group]:
 
 
 def order_groups(groups: list[Group]) -> list[Group]:
-    """Exact groups first, then near ones by score; ties broken by their first path."""
+    """Exact groups first, then near ones by score, then similar shots by score; ties broken by
+    their first path."""
     for g in groups:
         order = sorted(range(len(g.paths)), key=lambda i: g.paths[i])
         g.image_ids = [g.image_ids[i] for i in order]
         g.paths = [g.paths[i] for i in order]
         g.sizes = [g.sizes[i] for i in order]
-    return sorted(groups, key=lambda g: (g.kind != "exact", -round(g.score, 6), g.paths[0]))
+    return sorted(groups, key=lambda g: (KIND_ORDER.get(g.kind, len(KIND_ORDER)), -round(g.score, 6), g.paths[0]))

@@ -1,9 +1,17 @@
-import numpy as np
-from hypothesis import given
-from hypothesis import strategies as st
+import itertools
+import shutil
 
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from hashcore.config import Config
+from hashcore.library import Library
 from hashcore.search import bits as bitops
-from hashcore.search.dups import components, near_groups
+from hashcore.search.dups import Check, components, near_groups
+from tests.photos import SAMPLES
 
 
 def codes_of(rows):
@@ -39,8 +47,10 @@ def test_features_cut_false_pairs_and_missing_features_fall_back_to_codes():
     assert [g.score for g in groups if g.image_ids == [12, 13]] == [1 - 1 / 64]
 
 
-def test_a_shuffled_chain_of_near_copies_is_one_group():
-    # a burst: each frame one bit from the next, stored in random order under random ids
+def test_a_shuffled_chain_is_no_copy_group_but_one_burst_of_similar_shots():
+    # a burst: each frame one bit from the next, stored in random order under random ids. Frames
+    # 0 and 39 are 39 bits apart: not copies, so the copy level must not chain them together
+    # (issue 14); the similar-shots level, wide enough, holds the whole burst.
     frames = np.zeros((40, 64), bool)
     for k in range(40):
         frames[k, :k] = True
@@ -50,9 +60,101 @@ def test_a_shuffled_chain_of_near_copies_is_one_group():
     loner = np.zeros((1, 64), bool)
     loner[0, 50:] = True  # 14 bits from the last frame, far from the rest
     codes = codes_of(np.vstack([frames[rows], loner]))
-    groups = near_groups(np.append(ids, 7), codes, None, 64, 1, 0.8)
-    assert [sorted(g.image_ids) for g in groups] == [sorted(ids.tolist())]
-    assert groups[0].score == 1 - 1 / 64
+    frame_of = dict(zip(ids.tolist(), rows.tolist(), strict=True))
+    groups = near_groups(np.append(ids, 7), codes, None, 64, 1, 0.8, similar=Check(40, 0.8))
+    copies = [g.image_ids for g in groups if g.kind == "near"]
+    assert copies and all(len(g) == 2 and abs(frame_of[g[0]] - frame_of[g[1]]) == 1 for g in copies)
+    assert len({i for g in copies for i in g}) == sum(map(len, copies))  # no photo in two copy groups
+    assert [sorted(g.image_ids) for g in groups if g.kind == "similar"] == [sorted(ids.tolist())]
+    # the same photos stored in another order: the same groups
+    back = np.argsort(rows)
+    again = near_groups(np.append(ids[back], 7), codes_of(np.vstack([frames, loner])), None, 64, 1, 0.8,
+                        similar=Check(40, 0.8))
+    assert [(g.kind, g.image_ids) for g in again] == [(g.kind, g.image_ids) for g in groups]
+
+
+def unit(*v):
+    v = np.asarray(v, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_copies_never_chain_a_b_c_where_a_and_c_differ():
+    # A~B and B~C pass the copy check, A and C are far apart: never one group, by features...
+    a, c = unit(1, 0, 0), unit(0, 1, 0)
+    b = unit(1, 1, 0)  # cosine 0.71 to each, 0 between A and C
+    codes = codes_of(np.zeros((3, 64), bool))
+    for ids in ([1, 2, 3], [3, 2, 1], [2, 3, 1]):
+        groups = near_groups(np.array(ids), codes, np.stack([a, b, c]), 64, 3, 0.7)
+        assert [g.kind for g in groups] == ["near"]  # B with one of them, the other alone
+        assert {ids[0], ids[2]} - set(groups[0].image_ids) and ids[1] in groups[0].image_ids
+    # ... and by codes where features are missing (A-B 2 bits, B-C 2 bits, A-C 4 bits, radius 3)
+    rows = np.zeros((3, 64), bool)
+    rows[1, :2] = True
+    rows[2, :4] = True
+    groups = near_groups(np.array([1, 2, 3]), codes_of(rows), None, 64, 3, 0.8)
+    assert groups and not any({1, 3} <= set(g.image_ids) for g in groups)
+
+
+def test_a_clique_of_three_stays_one_group_and_a_photo_hanging_off_it_is_a_similar_shot():
+    # on a circle: A 0 degrees, B 5, C 25, D 60: A, B, C copies of one another; D a copy of C only
+    a, b, c, d = (unit(np.cos(np.radians(t)), np.sin(np.radians(t))) for t in (0, 5, 25, 60))
+    feats = np.stack([a, b, c, d])
+    cos = feats @ feats.T
+    assert min(cos[0, 1], cos[0, 2], cos[1, 2], cos[2, 3]) >= 0.8 and max(cos[0, 3], cos[1, 3]) < 0.6
+    codes = codes_of(np.zeros((4, 64), bool))
+    ids = np.array([10, 11, 12, 13])
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        groups = near_groups(ids[order], codes, feats[order], 64, 3, 0.8)
+        assert [(g.kind, g.image_ids) for g in groups] == [("near", [10, 11, 12])]
+    groups = near_groups(ids, codes, feats, 64, 3, 0.8, similar=Check(6, 0.45))
+    assert [(g.kind, g.image_ids) for g in groups] == [("near", [10, 11, 12]), ("similar", [10, 11, 12, 13])]
+    groups = near_groups(ids, codes, feats, 64, 3, 0.8, similar=Check(6, 0.6))
+    assert [(g.kind, g.image_ids) for g in groups] == [("near", [10, 11, 12]), ("similar", [12, 13])]
+
+
+def test_similar_shots_are_their_own_groups_never_inside_a_copy_group():
+    # two bursts: x1~x2 copies, x3 a similar shot of both; y1, y2 similar shots, no copies at all
+    base, other = unit(1, 0, 0, 0), unit(0, 0, 1, 0)
+    feats = np.stack([base, unit(1, 0.1, 0, 0), unit(1, 0.9, 0, 0), other, unit(0, 0.8, 1, 0)])
+    rows = np.zeros((5, 64), bool)
+    rows[2, :5] = True  # 5 bits from x1: beyond the copy radius, inside the similar one
+    rows[3:, 30:] = True
+    rows[4, :2] = True
+    ids = np.array([1, 2, 3, 4, 5])
+    groups = near_groups(ids, codes_of(rows), feats, 64, 3, 0.9)
+    assert [(g.kind, g.image_ids) for g in groups] == [("near", [1, 2])]  # no similar level asked
+    groups = near_groups(ids, codes_of(rows), feats, 64, 3, 0.9, similar=Check(6, 0.6))
+    copies = [set(g.image_ids) for g in groups if g.kind == "near"]
+    shots = [set(g.image_ids) for g in groups if g.kind == "similar"]
+    assert copies == [{1, 2}]
+    assert sorted(map(sorted, shots)) == [[1, 2, 3], [4, 5]]
+    assert not any(s <= c for s in shots for c in copies)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 14).flatmap(lambda n: st.tuples(
+    st.lists(st.lists(st.integers(-3, 3), min_size=3, max_size=3), min_size=n, max_size=n),
+    st.lists(st.integers(0, 7), min_size=n, max_size=n), st.permutations(range(n)))))
+def test_every_two_photos_of_a_group_pass_the_check_whatever_the_order(case):
+    vecs, flips, perm = case
+    n = len(vecs)
+    feats = np.array(vecs, np.float32) + np.float32(0.05)  # no zero vectors
+    rows = np.zeros((n, 64), bool)
+    for k, f in enumerate(flips):
+        rows[k, :f] = True  # codes on one line: k bits from the all-zero code
+    codes, ids = codes_of(rows), np.arange(100, 100 + n)
+    copy, shots = Check(3, 0.8), Check(6, 0.5)
+    groups = near_groups(ids, codes, feats, 64, copy.radius, copy.min_cosine, similar=shots)
+    unitf = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    for kind, check in (("near", copy), ("similar", shots)):
+        mine = [g.image_ids for g in groups if g.kind == kind]
+        assert len({i for g in mine for i in g}) == sum(map(len, mine))  # a partition
+        for g in mine:
+            for i, j in itertools.combinations(g, 2):
+                assert unitf[i - 100] @ unitf[j - 100] >= check.min_cosine - 1e-6
+    p = np.array(perm)
+    again = near_groups(ids[p], codes[p], feats[p], 64, copy.radius, copy.min_cosine, similar=shots)
+    assert sorted((g.kind, sorted(g.image_ids)) for g in again) == sorted((g.kind, sorted(g.image_ids)) for g in groups)
 
 
 def union_find_groups(n, pairs):
@@ -80,3 +182,38 @@ def test_components_equal_a_plain_union_find_in_a_fixed_order(graph):
     groups = components(n, pairs)
     assert groups == union_find_groups(n, pairs.tolist())  # sorted members, by smallest member
     assert components(n, pairs[::-1].copy()) == groups  # pair order does not matter
+
+
+@pytest.fixture(scope="module")
+def shots_library(tmp_path_factory: pytest.TempPathFactory):
+    """Real photos: two samples, a half-size copy of the first, a byte-identical copy of the second."""
+    root = tmp_path_factory.mktemp("shots")
+    for name in ("coffee.jpg", "rocket-launch.jpg"):
+        shutil.copy2(SAMPLES / name, root / name)
+    with Image.open(SAMPLES / "coffee.jpg") as img:
+        img.convert("RGB").resize((img.width // 2, img.height // 2)).save(root / "coffee-small.jpg", quality=85)
+    (root / "backup").mkdir()
+    shutil.copy2(SAMPLES / "rocket-launch.jpg", root / "backup" / "rocket-launch.jpg")
+    home = tmp_path_factory.mktemp("home")
+    with Library(Config(home=home), db_path=home / "library.db") as lib:
+        lib.index([root])
+        yield lib
+
+
+def test_similar_shots_are_listed_apart_and_never_planned_for_removal(shots_library):
+    lib = shots_library
+    default = lib.duplicates()
+    assert {g.kind for g in default} == {"exact", "near"}  # the copy level only, as before
+    near = next(g for g in default if g.kind == "near")
+    assert [p.rsplit("/", 1)[-1] for p in near.paths] == ["coffee-small.jpg", "coffee.jpg"]
+    assert lib.plan_removal(near)[1]  # a copy is proposed for removal
+    # a copy level so strict that the half-size copy is no longer a copy: it is a similar shot
+    groups = lib.duplicates(min_cosine=0.999, similar=True)
+    assert [g.kind for g in groups] == ["exact", "similar"]
+    shots = groups[1]
+    assert shots.image_ids == near.image_ids and shots.reclaimable == 0
+    plans = lib.plan_removals(groups)
+    assert plans[0][1] and plans[1][1] == []  # the exact copy is planned, the similar shots never
+    assert "not copies" in plans[1].reason
+    for rule in ("resolution", "size", "oldest", "newest"):
+        assert lib.plan_removals(groups, rule)[1][1] == []
