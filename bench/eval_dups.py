@@ -6,8 +6,9 @@ edits of it (bench/edits.py), every family in equal share, under neutral shuffle
 The real engine indexes the folder into a temporary library and answers with its defaults
 (`Library.duplicates()`, `Library.search_id()`); two peers run on the same files in the same
 run: imagehash pHash within Hamming radius 10 (imagededup's default; EXIF orientation applied),
-and plain backbone-feature cosine >= 0.80 (the library's stored features, no hash). All three
-group photos the same way: connected components of their pairs.
+and plain backbone-feature cosine >= 0.80 (the library's stored features, no hash). The two peers
+group by connected components of their pairs; HashLens's groups are the library's own copy groups
+(exact and near; since issue 14 part 3 they never chain).
 
 Metrics: pair precision and recall over all files; for each edit family, the share of copies
 found in one group with their own original; hard negatives (different shots of one scene,
@@ -315,7 +316,8 @@ def report_md(res: dict[str, Any]) -> str:
            f"`{meta['model']}`, feature cosine >= {meta['min_cosine']}; `Library.search_id()`). "
            "Peers on the same files in the same run: imagehash pHash within radius 10 (imagededup's "
            "default; EXIF orientation applied) and plain backbone-feature cosine >= 0.80 (the stored "
-           "features, no hash). Every method groups by connected components of its pairs.", "",
+           "features, no hash). The peers group by connected components of their pairs; HashLens's groups are "
+           "the library's own copy groups.", "",
            f"{pool.capitalize()}: {meta['photos']} base photos, {meta['files']} files "
            f"({meta['edits_per_photo']} edits each, {len(FAMILIES)} families dealt in equal shares); "
            f"held-out edit families (never trained on): {', '.join(HELDOUT_FAMILIES)}. Split seed "

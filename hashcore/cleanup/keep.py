@@ -32,6 +32,7 @@ RULE_TEXT = {"best": "the best copy", "resolution": "highest resolution", "size"
 # downscaled copy 2.8-1200 (1% below 3.0). Below the threshold: upscaled. (/tmp/p4/m3.py in the
 # issue-14 notes; a wrongly flagged original would lose to its smaller copy, hence the margin.)
 UPSCALE_MAX_ENERGY = 3.0
+ALIGNED_MIN_CORRELATION = 0.9  # below: the smaller copy is not a rescale of the bigger (a crop)
 MIN_SCALE = 1.1  # members closer in size than this are not tested for upscaling
 CROP = 1024  # the test looks at a central crop this size (in the bigger copy's pixels)
 SAME_RESOLUTION = 0.8  # effective pixels within this share of the best count as the same
@@ -233,7 +234,19 @@ def upscale_evidence(big: Image.Image | None, small: Image.Image | None) -> floa
     crop_up = small.resize((cw, ch), Image.Resampling.BICUBIC,
                            box=(left / scale_x, top / scale_y, (left + cw) / scale_x, (top + ch) / scale_y))
     low = (max(1, round(cw / scale_x)), max(1, round(ch / scale_y)))
+    if not _aligned_views(crop_big, crop_up, low):
+        return float("inf")  # not the same pixels scaled (a crop, a shifted frame): no upscale of it
     return _detail_above(crop_big, low) / max(_detail_above(crop_up, low), 1e-6)
+
+
+def _aligned_views(a: Image.Image, b: Image.Image, size: tuple[int, int]) -> bool:
+    """Whether two same-size views show the same pixels: their low-resolution versions correlate
+    (a 90% crop of a photo, compared as if it were a downscale of it, does not)."""
+    x = np.asarray(a.resize(size, Image.Resampling.BOX), np.float64).ravel()
+    y = np.asarray(b.resize(size, Image.Resampling.BOX), np.float64).ravel()
+    if x.std() < 1e-6 or y.std() < 1e-6:
+        return True  # flat images: nothing to tell them apart by
+    return float(np.corrcoef(x, y)[0, 1]) >= ALIGNED_MIN_CORRELATION
 
 
 def _aligned(n: int, scale: float) -> int:

@@ -180,6 +180,17 @@ def test_best_copy_keeps_a_real_higher_resolution_original_over_its_smaller_copy
     assert plan == (2, [1]) and plan.reason == "keep big.jpg: highest resolution (small.jpg smaller)"
 
 
+def test_best_copy_keeps_the_full_original_over_a_crop_of_the_same_shape(tmp_path):
+    """A 90% crop keeps the photo's shape; the full frame must not be taken for an upscale of it."""
+    img = Image.open(SAMPLE).convert("RGB")
+    w, h = img.size
+    full = save(img, tmp_path / "full.jpg", 1.6e9, quality=90, exif=camera_exif())
+    crop = save(img.crop((w // 20, h // 20, w - w // 20, h - h // 20)), tmp_path / "crop.jpg", 1.2e9,
+                quality=95)
+    plan = choose_removals([photo_row(1, crop), photo_row(2, full)], "best", [])
+    assert plan == (2, [1]) and "upscaled" not in plan.reason
+
+
 def test_jpeg_quality_is_read_back_from_the_quantisation_tables(tmp_path):
     img = Image.open(SAMPLE)
     for q in (15, 40, 75, 90, 95):
