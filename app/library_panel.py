@@ -1,16 +1,24 @@
-"""The library panel: folders on the left, the photo grid in the middle, a preview on the right."""
+"""The library panel: folders on the left, the photo grid in the middle, a preview on the right.
+
+The grid is a timeline by default: photos by date taken (EXIF, else the file's time) under month
+headers, newest first; or by folder (under folder headers), or by name; a date range narrows
+it. Photos join it batch by batch while indexing runs (`add_rows`), without a reset: the
+selection and what is on screen stay put (see PhotoGrid.keep_place)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
+    QDateEdit,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -21,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.context import AppContext
+from app import timeline
+from app.context import AppContext, settings
 from app.photo_panel import PhotoPanel
 from app.photogrid import PhotoGrid
 from app.widgets import EmptyState, PreviewPane, heading, muted, plural
@@ -34,6 +43,7 @@ class LibraryPanel(PhotoPanel):
     rescanRequested = Signal()
     removeRootRequested = Signal(int)
     protectRootRequested = Signal(int, bool)
+    open_requested = Signal(list, int)  # Enter / double-click: the grid's image ids, the row opened
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +97,8 @@ class LibraryPanel(PhotoPanel):
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._apply_filter)
         self.count_label = muted("", wrap=False)
+        self.grid.open_requested.connect(self.open_requested)
+        self._build_order_bar()
         grid_box = QWidget()
         g = QVBoxLayout(grid_box)
         g.setContentsMargins(0, 0, 0, 0)
@@ -94,6 +106,7 @@ class LibraryPanel(PhotoPanel):
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.count_label)
         g.addLayout(top)
+        g.addLayout(self.order_bar)
         g.addWidget(self.grid, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
@@ -116,22 +129,75 @@ class LibraryPanel(PhotoPanel):
         self._wire_photos()
         self._root_selected()
 
+    def _build_order_bar(self) -> None:
+        """Sort (date taken / folder / name) and a date range, under the filter."""
+        s = settings()
+        self.sort_box = QComboBox()
+        self.sort_box.setObjectName("sortBox")
+        self.sort_box.setToolTip("Order of the photos: by date taken (in months, newest first), by folder, by name")
+        for key, name in timeline.SORTS:
+            self.sort_box.addItem(name, key)
+        self.sort_box.setCurrentIndex(max(0, self.sort_box.findData(s.value("librarySort", "date"))))
+        self.sort_box.currentIndexChanged.connect(self._sort_changed)
+        self.range_box = QCheckBox("From")
+        self.range_box.setObjectName("dateRangeBox")
+        self.range_box.setToolTip("Show only photos taken (or, without a date taken, changed) in these days")
+        today = QDate.currentDate()
+        self.date_from = self._date_edit("dateFrom", today.addYears(-1))
+        self.date_to = self._date_edit("dateTo", today)
+        self.range_box.toggled.connect(self._range_changed)
+        for edit in (self.date_from, self.date_to):
+            edit.dateChanged.connect(self._range_changed)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Sort by"))
+        bar.addWidget(self.sort_box)
+        bar.addSpacing(12)
+        bar.addWidget(self.range_box)
+        bar.addWidget(self.date_from)
+        bar.addWidget(QLabel("to"))
+        bar.addWidget(self.date_to)
+        bar.addStretch(1)
+        self.order_bar = bar
+        self._range_changed()
+
+    @staticmethod
+    def _date_edit(name: str, date: QDate) -> QDateEdit:
+        edit = QDateEdit(date)
+        edit.setObjectName(name)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        return edit
+
     # -- data ----------------------------------------------------------------------------------
     def set_snapshot(self, images: list[dict[str, Any]], roots: list[dict[str, Any]], stats: dict[str, Any]) -> None:
         current = self.grid.current_row()
+        timeline.carry_dates(self.all_rows, images)
         self.all_rows = images
+        self._show(roots, stats)
+        if current and not self.grid.select_id(current["id"]):
+            self.preview.show_row(None)
+        elif current:  # still current (no reset): its facts and tags may have changed
+            self.selectionChangedTo.emit(self.grid.current_row())
+
+    def add_rows(self, rows: list[dict[str, Any]], roots: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+        """Photos just indexed (a batch while indexing runs): new ones join, changed ones are
+        replaced; the grid inserts them where the order puts them."""
+        fresh = {r["id"]: r for r in rows}
+        kept = [r for r in self.all_rows if r["id"] not in fresh]
+        self.all_rows = kept + list(fresh.values())
+        self._show(roots, stats)
+
+    def _show(self, roots: list[dict[str, Any]], stats: dict[str, Any]) -> None:
         self.roots = roots
         self._fill_roots()
         self._apply_filter()
-        empty = not roots and not images
+        empty = not roots and not self.all_rows
         self.stack.setCurrentIndex(0 if empty else 1)
         self.side.setVisible(not empty)  # a first run shows only the welcome, not empty panes
         self.preview.setVisible(not empty)
         self.stats_label.setText(
             f"{plural(stats.get('photos', 0), 'photo')} · {stats.get('missing', 0)} missing · "
             f"{plural(stats.get('errors', 0), 'error')} · {plural(stats.get('tags', 0), 'tag')}")
-        if current and not self.grid.select_id(current["id"]):
-            self.preview.show_row(None)
 
     def _fill_roots(self) -> None:
         selected = self.selected_root()
@@ -163,12 +229,51 @@ class LibraryPanel(PhotoPanel):
         self.roots_view.resizeColumnToContents(2)
         self._root_selected()
 
+    def sort_key(self) -> str:
+        return str(self.sort_box.currentData())
+
+    def date_range(self) -> tuple[str | None, str | None]:
+        """The days shown ('YYYY-MM-DD', both included), or (None, None) for all."""
+        if not self.range_box.isChecked():
+            return None, None
+        a, b = self.date_from.date(), self.date_to.date()
+        a, b = (a, b) if a <= b else (b, a)
+        return a.toString("yyyy-MM-dd"), b.toString("yyyy-MM-dd")
+
+    def set_order(self, sort: str, start: str | None = None, end: str | None = None) -> None:
+        """Sort and date range in one go (what the controls do, for scripts and tests)."""
+        with _quiet(self.sort_box, self.range_box, self.date_from, self.date_to):
+            self.sort_box.setCurrentIndex(self.sort_box.findData(sort))
+            self.range_box.setChecked(start is not None or end is not None)
+            if start:
+                self.date_from.setDate(QDate.fromString(start, "yyyy-MM-dd"))
+            if end:
+                self.date_to.setDate(QDate.fromString(end, "yyyy-MM-dd"))
+        self._range_changed()
+
+    def _sort_changed(self) -> None:
+        settings().setValue("librarySort", self.sort_key())
+        current = self.grid.current_row()
+        self._apply_filter()
+        if current:
+            self.grid.select_id(current["id"])
+
+    def _range_changed(self, *_: Any) -> None:
+        on = self.range_box.isChecked()
+        self.date_from.setEnabled(on)
+        self.date_to.setEnabled(on)
+        self._apply_filter()
+
     def _apply_filter(self) -> None:
         text = self.filter_edit.text().strip().lower()
         rows = [r for r in self.all_rows if text in display_path(r["path"]).lower()] if text else self.all_rows
-        self.model.set_rows(rows)
+        start, end = self.date_range()
+        rows = timeline.in_range(rows, start, end)
+        rows, groups = timeline.arrange(rows, self.sort_key())
+        self.grid.keep_place(lambda: self.model.update_rows(rows, groups))
         total = len(self.all_rows)
-        self.count_label.setText(f"{len(rows):,} of {total:,} photos" if text else f"{total:,} photos")
+        narrowed = bool(text) or start is not None
+        self.count_label.setText(f"{len(rows):,} of {total:,} photos" if narrowed else f"{total:,} photos")
 
     def selected_root(self) -> dict[str, Any] | None:
         items = self.roots_view.selectedItems()
@@ -193,3 +298,18 @@ class LibraryPanel(PhotoPanel):
         r = self.selected_root()
         if r is not None:
             self.protectRootRequested.emit(r["id"], checked)
+
+
+class _quiet:
+    """Blocks the signals of some widgets while they are set together."""
+
+    def __init__(self, *widgets: QWidget) -> None:
+        self.widgets = widgets
+
+    def __enter__(self) -> None:
+        for w in self.widgets:
+            w.blockSignals(True)
+
+    def __exit__(self, *exc: object) -> None:
+        for w in self.widgets:
+            w.blockSignals(False)
