@@ -19,8 +19,10 @@ run: $(STAMP)
 cli: $(STAMP)
 	$(VENV)/bin/hashcore --help
 
+# Two test processes (pytest-xdist), each test file whole in one of them; TEST_WORKERS=1 runs one.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hashcore app tests bench
@@ -33,6 +35,7 @@ eval: $(STAMP)
 	test -f .cache/fmnist_features_224.npz || $(PY) bench/eval_features.py --size 224 --threads 2
 	$(PY) -m bench.evaluate --size 224 --bits 16 32 48 64 --out docs
 	$(PY) bench/eval_tags.py eval --size 224 --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
+	$(PY) -m bench.eval_tags_real
 	$(PY) -m bench.eval_dups
 
 # Near-duplicates on real photos (issue 14): the held-out photo pool and library-made edits,

@@ -41,6 +41,17 @@ def data_home() -> Path:
     return Path(platformdirs.user_data_dir("hashlens", appauthor=False))
 
 
+def shared_cache_home() -> Path:
+    """HASHLENS_CACHE wins (tests share one across their private homes), else the platform's
+    per-user cache folder."""
+    env = os.environ.get("HASHLENS_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("hashlens", appauthor=False))
+
+
 @dataclass(frozen=True)
 class Config:
     home: Path = field(default_factory=data_home)
@@ -54,6 +65,12 @@ class Config:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def shared_cache_dir(self) -> Path:
+        """Per-user cache of what depends only on the shipped models, never on a library (the text
+        model's word vectors): shared by every library of the user, so it is made once."""
+        return shared_cache_home()
 
     @property
     def models_dir(self) -> Path:

@@ -100,7 +100,7 @@ def word_vectors(cache_dir: Path, progress: Any = None, cancel: Any = None, chun
                                                convert_to_numpy=True, show_progress_bar=False), np.float32))
     vecs = np.concatenate(parts)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"word-vectors-{stamp}.tmp.npy")
+    tmp = path.with_name(f"word-vectors-{stamp}.{os.getpid()}.tmp.npy")  # two processes may fill it at once
     np.save(tmp, vecs.astype(np.float16))
     os.replace(tmp, path)
     return vecs

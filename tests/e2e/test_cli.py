@@ -12,21 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli import as_json, hashcore
 from tests.photos import build_library
 
 MIN_PHOTOS = 30
-
-
-def hashcore(db: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hashcore.cli", "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=900)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def as_json(proc: subprocess.CompletedProcess):
-    return json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +25,7 @@ def indexed(tmp_path_factory):
     assert len(originals) >= MIN_PHOTOS, ("too few real photos: install Debian's mate-backgrounds and "
                                           "plasma-workspace-wallpapers (.ci/run does)")
     db = lib.parent / f"{lib.name}.db"
-    summary = as_json(hashcore(db, "index", str(lib), "--json"))
+    summary = as_json(hashcore("index", str(lib), "--json", db=db, real_process=True))
     return lib, db, originals, groups, summary
 
 
@@ -48,7 +37,7 @@ def test_index_reports_every_photo(indexed):
 
 def test_dups_finds_every_planted_group_and_mixes_nothing(indexed):
     lib, db, originals, groups, _ = indexed
-    found = as_json(hashcore(db, "dups", "--json"))
+    found = as_json(hashcore("dups", "--json", db=db))
     source_of = {}
     for name, paths in groups.items():
         source_of.update({str(p): name for p in paths})
@@ -64,26 +53,29 @@ def test_dups_finds_every_planted_group_and_mixes_nothing(indexed):
 def test_search_puts_variants_first(indexed):
     lib, db, originals, groups, _ = indexed
     for name, paths in list(groups.items())[:4]:
-        hits = as_json(hashcore(db, "search", str(paths[0]), "-k", "10", "--json"))
+        hits = as_json(hashcore("search", str(paths[0]), "-k", "10", "--json", db=db))
         top = [h["path"] for h in hits[: len(paths)]]
         assert set(top) == set(map(str, paths)), f"{name}: {top}"
         assert hits[0]["path"] == str(paths[0]) and hits[0]["distance"] == 0
-        assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+        # copies of the photo come first (issue 14 part 5), then the rest by semantic distance
+        rest = [h["distance"] for h in hits[1:] if not h.get("copy")]
+        assert [h for h in hits[1:] if h.get("copy")] == [h for h in hits[1:len(paths)] if h.get("copy")]
+        assert rest == sorted(rest)
 
 
 def test_search_by_id_and_unindexed_file(indexed, tmp_path):
     lib, db, originals, groups, _ = indexed
     name, paths = next(iter(groups.items()))
-    first = as_json(hashcore(db, "search", str(paths[0]), "-k", "1", "--json"))[0]
-    by_id = as_json(hashcore(db, "search", "--id", str(first["id"]), "-k", "4", "--json"))
+    first = as_json(hashcore("search", str(paths[0]), "-k", "1", "--json", db=db))[0]
+    by_id = as_json(hashcore("search", "--id", str(first["id"]), "-k", "4", "--json", db=db))
     assert first["id"] not in [h["id"] for h in by_id]
     assert {h["path"] for h in by_id} == set(map(str, paths[1:]))
     from PIL import Image
     outside = tmp_path / "outside.png"
     Image.open(paths[0]).rotate(3).save(outside)
-    hits = as_json(hashcore(db, "search", str(outside), "-k", "5", "--json"))
+    hits = as_json(hashcore("search", str(outside), "-k", "5", "--json", db=db))
     assert {h["path"] for h in hits} == set(map(str, paths))
-    near = as_json(hashcore(db, "search", str(paths[0]), "--radius", "0", "--json"))
+    near = as_json(hashcore("search", str(paths[0]), "--radius", "0", "--json", db=db))
     assert all(h["distance"] == 0 for h in near) and str(paths[0]) in [h["path"] for h in near]
 
 
@@ -94,22 +86,22 @@ def test_second_index_skips_and_moves_keep_their_row(tmp_path):
     originals = originals[:6]
     for extra in set((lib / "originals").iterdir()) - set(originals):
         extra.unlink()
-    assert as_json(hashcore(db, "index", str(lib), "--json"))["indexed"] == 6
-    again = as_json(hashcore(db, "index", str(lib), "--json"))
+    assert as_json(hashcore("index", str(lib), "--json", db=db))["indexed"] == 6
+    again = as_json(hashcore("index", str(lib), "--json", db=db))
     assert again["indexed"] == 0 and again["skipped"] == 6
-    first = as_json(hashcore(db, "search", str(originals[0]), "-k", "1", "--json"))[0]
-    hashcore(db, "tag", "add", "holiday", str(first["id"]))
+    first = as_json(hashcore("search", str(originals[0]), "-k", "1", "--json", db=db))[0]
+    hashcore("tag", "add", "holiday", str(first["id"]), db=db)
     moved = lib / "sub" / "renamed.jpg"
     moved.parent.mkdir()
     shutil.move(originals[0], moved)
     originals[1].unlink()
-    report = as_json(hashcore(db, "index", str(lib), "--json"))
+    report = as_json(hashcore("index", str(lib), "--json", db=db))
     assert report["moved"] == 1 and report["missing"] == 1 and report["indexed"] == 0
-    hit = as_json(hashcore(db, "search", str(moved), "-k", "1", "--json"))[0]
+    hit = as_json(hashcore("search", str(moved), "-k", "1", "--json", db=db))[0]
     assert hit == {"id": first["id"], "path": str(moved), "distance": 0}
-    assert as_json(hashcore(db, "tag", "list", str(first["id"]), "--json")) == {
+    assert as_json(hashcore("tag", "list", str(first["id"]), "--json", db=db)) == {
         str(first["id"]): [{"tag": "holiday", "source": "user", "confidence": None}]}
-    stats = as_json(hashcore(db, "stats", "--json"))
+    stats = as_json(hashcore("stats", "--json", db=db))
     assert stats["photos"] == 5 and stats["missing"] == 1
 
 
@@ -117,15 +109,15 @@ def test_unreachable_folder_is_reported_and_its_photos_kept(tmp_path):
     lib = tmp_path / "disk"
     originals, _ = build_library(lib, n_planted=0)
     db = tmp_path / "lib.db"
-    n = as_json(hashcore(db, "index", str(lib), "--json"))["indexed"]
+    n = as_json(hashcore("index", str(lib), "--json", db=db))["indexed"]
     lib.rename(tmp_path / "unplugged")
-    report = as_json(hashcore(db, "index", str(lib), "--json"))
+    report = as_json(hashcore("index", str(lib), "--json", db=db))
     assert report["unreachable"] == [str(lib)] and report["missing"] == 0
     assert "not found" in report["errors"][0]["error"]
-    assert as_json(hashcore(db, "stats", "--json"))["photos"] == n
+    assert as_json(hashcore("stats", "--json", db=db))["photos"] == n
     lib.mkdir()  # an empty mount point: still not "all photos deleted"
-    report = as_json(hashcore(db, "index", str(lib), "--json"))
-    assert report["unreachable"] == [str(lib)] and as_json(hashcore(db, "stats", "--json"))["photos"] == n
+    report = as_json(hashcore("index", str(lib), "--json", db=db))
+    assert report["unreachable"] == [str(lib)] and as_json(hashcore("stats", "--json", db=db))["photos"] == n
 
 
 def test_bad_files_are_reported_and_skipped(tmp_path):
@@ -154,7 +146,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     weird = os.path.join(os.fsencode(lib), b"caf\xe9.jpg")
     with open(weird, "wb") as fh:
         fh.write(data)
-    report = as_json(hashcore(tmp_path / "lib.db", "index", str(lib), "--json"))
+    report = as_json(hashcore("index", str(lib), "--json", db=tmp_path / "lib.db"))
     reasons = {Path(e["path"]).name: e["error"] for e in report["errors"]}
     assert report["indexed"] == 2  # good.jpg, and caf\xe9.jpg: a name that is not UTF-8 is no error
     assert "truncated" in reasons["truncated.jpg"]
@@ -163,7 +155,7 @@ def test_bad_files_are_reported_and_skipped(tmp_path):
     assert "100000x100000" in reasons["bomb.png"] or "bomb" in reasons["bomb.png"]
     assert "loop" in reasons["loop_a.jpg"] and "loop" in reasons["loop_b.jpg"]
     assert "caf\\xe9.jpg" not in reasons and "caf\ufffd.jpg" not in reasons
-    errors = as_json(hashcore(tmp_path / "lib.db", "errors", "--json"))
+    errors = as_json(hashcore("errors", "--json", db=tmp_path / "lib.db"))
     assert len(errors) == len(report["errors"])
 
 
@@ -201,10 +193,10 @@ def test_unreadable_file_is_reported(tmp_path):
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
-    proc = hashcore(tmp_path / "x.db", "search", "--id", "12345", ok=False)
+    proc = hashcore("search", "--id", "12345", ok=False, db=tmp_path / "x.db")
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "no photo with id 12345" in proc.stderr
-    proc = hashcore(tmp_path / "x.db", "search", str(tmp_path / "nope.jpg"), ok=False)
+    proc = hashcore("search", str(tmp_path / "nope.jpg"), ok=False, db=tmp_path / "x.db")
     assert proc.returncode == 1 and "vanished" in proc.stderr or "not found" in proc.stderr
 
 
@@ -212,19 +204,19 @@ def test_adapting_to_the_library_keeps_every_planted_group(indexed):
     lib, db, originals, groups, _ = indexed
     n_files = sum(1 for _ in lib.rglob("*.jpg"))
     # trained small (each photo plus one view and one variant): the default 8 + 4 only takes longer
-    adapted = as_json(hashcore(db, "train", "--library", "--views", "1", "--variants", "1", "--json"))
+    adapted = as_json(hashcore("train", "--library", "--views", "1", "--variants", "1", "--json", db=db))
     assert adapted["name"] == "itq-64-library" and adapted["samples"] >= 64
     assert adapted["recoded"] == n_files
-    stats = as_json(hashcore(db, "stats", "--json"))
+    stats = as_json(hashcore("stats", "--json", db=db))
     assert stats["model"] == "itq-64-library"
-    found = as_json(hashcore(db, "dups", "--json"))
+    found = as_json(hashcore("dups", "--json", db=db))
     source_of = {str(p): name for name, paths in groups.items() for p in paths}
     source_of.update({str(p): p.stem for p in originals if str(p) not in source_of})
     for g in found:
         assert len({source_of[p] for p in g["paths"]}) == 1, f"group mixes different photos: {g['paths']}"
     for name, paths in groups.items():
         assert any(set(map(str, paths)) <= set(g["paths"]) for g in found), f"{name} lost after adapting"
-    back = as_json(hashcore(db, "train", "--shipped", "--json"))
+    back = as_json(hashcore("train", "--shipped", "--json", db=db))
     assert back == {"model": "itq-64", "changed": True}
 
 
@@ -233,11 +225,11 @@ def test_train_library_honours_views_and_variants(tmp_path):
 
     photos = small_library(tmp_path / "photos", 16, 320)
     db = tmp_path / "lib.db"
-    hashcore(db, "--bits", "32", "index", str(photos))
+    hashcore("--bits", "32", "index", str(photos), db=db)
     for views, variants in ((1, 0), (0, 2)):  # each photo, plus its views and its variants
-        adapted = as_json(hashcore(db, "--bits", "32", "train", "--library", "--views", str(views),
-                                   "--variants", str(variants), "--json"))
+        adapted = as_json(hashcore("--bits", "32", "train", "--library", "--views", str(views),
+                                   "--variants", str(variants), "--json", db=db))
         assert adapted["samples"] == 16 * (1 + views + variants), (views, variants, adapted)
         assert adapted["name"] == "itq-32-library" and adapted["recoded"] == 16
-    refused = hashcore(db, "train", "--library", "--views", "-1", ok=False)
+    refused = hashcore("train", "--library", "--views", "-1", ok=False, db=db)
     assert refused.returncode == 1 and "0 or more" in refused.stderr

@@ -8,13 +8,12 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageEnhance
 
+from tests.e2e.cli import hashcore
 from tests.photos import SAMPLES
 
 GCOMPRIS = Path("/usr/share/gcompris-qt/rcc")
@@ -39,13 +38,6 @@ def gcompris_photo(rcc: str, rel: str) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
 
 
-def hashcore(db: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hashcore.cli", "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return proc
-
-
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     assert GCOMPRIS.is_dir(), "install Debian's gcompris-qt-data (.ci/run does): its photos are the test's scene"
@@ -65,14 +57,14 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     for name in ("coffee.jpg", "chelsea-cat.jpg", "rocket-launch.jpg"):  # other photos of the library
         shutil.copy2(SAMPLES / name, lib / name)
     db = lib.parent / f"{lib.name}.db"
-    summary = json.loads(hashcore(db, "index", str(lib), "--json").stdout)
+    summary = json.loads(hashcore("index", str(lib), "--json", db=db, real_process=True).stdout)
     assert summary["indexed"] == 6 and summary["errors"] == []
     return db, paths
 
 
 def test_the_copy_groups_with_its_original_and_the_other_shot_never(scene):
     db, paths = scene
-    groups = json.loads(hashcore(db, "dups", "--json").stdout)
+    groups = json.loads(hashcore("dups", "--json", db=db).stdout)
     assert {g["kind"] for g in groups} <= {"exact", "near"}  # copies only, by default
     copy = [g for g in groups if paths["edit"] in g["paths"]]
     assert len(copy) == 1 and copy[0]["kind"] == "near", groups
@@ -84,8 +76,8 @@ def test_the_copy_groups_with_its_original_and_the_other_shot_never(scene):
 
 def test_similar_shots_come_apart_and_nothing_in_them_is_proposed_for_removal(scene):
     db, paths = scene
-    copies = json.loads(hashcore(db, "dups", "--json").stdout)
-    groups = json.loads(hashcore(db, "dups", "--similar", "--json").stdout)
+    copies = json.loads(hashcore("dups", "--json", db=db).stdout)
+    groups = json.loads(hashcore("dups", "--similar", "--json", db=db).stdout)
     assert [g for g in groups if g["kind"] != "similar"] == copies  # the copy level is unchanged
     shots = [g for g in groups if g["kind"] == "similar"]
     # the other photo of the tower is offered as a similar shot of the first
@@ -93,5 +85,5 @@ def test_similar_shots_come_apart_and_nothing_in_them_is_proposed_for_removal(sc
     for g in shots:
         assert g["remove"] == [] and g["reclaimable"] == 0 and "not copies" in g["reason"]
         assert not any(set(g["paths"]) <= set(c["paths"]) for c in copies)
-    text = hashcore(db, "dups", "--similar").stdout
+    text = hashcore("dups", "--similar", db=db).stdout
     assert "similar" in text and "nothing is marked for removal" in text

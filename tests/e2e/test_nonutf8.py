@@ -5,32 +5,18 @@ under its exact bytes; output names it as caf\\xe9.jpg, in text and in valid JSO
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hashcore.ingest.paths import display_path
 from hashcore.store.db import Store
+from tests.e2e.cli import as_json, hashcore
 from tests.photos import SAMPLES
 
 NAME = b"caf\xe9.jpg"  # "café.jpg" in Latin-1: not valid UTF-8
-
-
-def hashcore(env: dict[str, str], *args: str | bytes, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "hashcore.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=900)
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def as_json(proc: subprocess.CompletedProcess):
-    return json.loads(proc.stdout)
 
 
 def make_library(base: Path) -> tuple[Path, dict[str, str]]:
@@ -50,7 +36,7 @@ def make_library(base: Path) -> tuple[Path, dict[str, str]]:
 def library(tmp_path_factory):
     base = tmp_path_factory.mktemp("nonutf8")
     lib, env = make_library(base)
-    report = as_json(hashcore(env, "index", str(lib), "--json"))
+    report = as_json(hashcore("index", str(lib), "--json", env=env, real_process=True))
     return lib, env, report
 
 
@@ -72,52 +58,53 @@ def shown(lib: Path) -> str:
 def test_the_photo_is_indexed_not_an_error(library):
     lib, env, report = library
     assert report["indexed"] == 3 and report["errors"] == []
-    assert as_json(hashcore(env, "errors", "--json")) == []
+    assert as_json(hashcore("errors", "--json", env=env)) == []
     assert display_path(photo_path(lib)) == shown(lib)
 
 
 def test_search_and_duplicates_name_it_readably(library):
     lib, env, _ = library
-    hits = as_json(hashcore(env, "search", os.fsencode(photo_path(lib)), "-k", "3", "--json"))
+    hits = as_json(hashcore("search", os.fsencode(photo_path(lib)), "-k", "3", "--json", env=env,
+                               real_process=True))  # the name as raw bytes in a real argv
     assert {h["path"] for h in hits if h["distance"] == 0} == {shown(lib), str(lib / "copy.jpg")}
-    groups = as_json(hashcore(env, "dups", "--json"))
+    groups = as_json(hashcore("dups", "--json", env=env))
     assert [sorted(g["paths"]) for g in groups] == [sorted([shown(lib), str(lib / "copy.jpg")])]
-    text = hashcore(env, "dups").stdout
+    text = hashcore("dups", env=env).stdout
     assert f"  {shown(lib)}\n" in text
-    by_id = as_json(hashcore(env, "search", "--id", str(photo_id(lib, env)), "-k", "1", "--json"))
+    by_id = as_json(hashcore("search", "--id", str(photo_id(lib, env)), "-k", "1", "--json", env=env))
     assert by_id[0]["path"] == str(lib / "copy.jpg") and by_id[0]["distance"] == 0
 
 
 def test_tags_follow_it_and_a_rename_keeps_them(library):
     lib, env, _ = library
     pid = photo_id(lib, env)
-    hashcore(env, "tag", "add", "espresso", str(pid))
-    assert as_json(hashcore(env, "tag", "list", "--json")) == {"espresso": 1}
-    assert [t["tag"] for t in as_json(hashcore(env, "tag", "list", str(pid), "--json"))[str(pid)]] == ["espresso"]
-    found = as_json(hashcore(env, "find-tag", "espresso", "-k", "3", "--json"))
+    hashcore("tag", "add", "espresso", str(pid), env=env)
+    assert as_json(hashcore("tag", "list", "--json", env=env)) == {"espresso": 1}
+    assert [t["tag"] for t in as_json(hashcore("tag", "list", str(pid), "--json", env=env))[str(pid)]] == ["espresso"]
+    found = as_json(hashcore("find-tag", "espresso", "-k", "3", "--json", env=env))
     assert found[0] == {"id": pid, "path": shown(lib), "distance": found[0]["distance"]}
     renamed = os.path.join(os.fsencode(lib), b"\xe9t\xe9 caf\xe9.jpg")
     os.rename(os.path.join(os.fsencode(lib), NAME), renamed)  # another Latin-1 name: a move
-    report = as_json(hashcore(env, "index", str(lib), "--json"))
+    report = as_json(hashcore("index", str(lib), "--json", env=env, real_process=True))
     assert (report["moved"], report["indexed"], report["errors"]) == (1, 0, [])
-    found = as_json(hashcore(env, "find-tag", "espresso", "-k", "1", "--json"))
+    found = as_json(hashcore("find-tag", "espresso", "-k", "1", "--json", env=env))
     assert found[0]["id"] == pid and found[0]["path"] == str(lib / "\\xe9t\\xe9 caf\\xe9.jpg")
     os.rename(renamed, os.path.join(os.fsencode(lib), NAME))
 
 
 def test_trash_and_undo_restore_the_exact_bytes(tmp_path):
     lib, env = make_library(tmp_path)
-    hashcore(env, "index", str(lib), "--json")
-    moved = as_json(hashcore(env, "trash", str(photo_id(lib, env)), "--json"))
+    hashcore("index", str(lib), "--json", env=env)
+    moved = as_json(hashcore("trash", str(photo_id(lib, env)), "--json", env=env))
     assert moved["moved"] == [shown(lib)] and moved["failed"] == []
     assert NAME not in os.listdir(os.fsencode(lib))
     trash = os.fsencode(tmp_path / "xdg" / "Trash")
     assert os.listdir(os.path.join(trash, b"files")) == [NAME]
     info = Path(os.fsdecode(os.path.join(trash, b"info", NAME + b".trashinfo"))).read_text()
     assert f"Path={lib}/caf%E9.jpg\n" in info
-    restored = as_json(hashcore(env, "trash", "--undo", "--json"))
+    restored = as_json(hashcore("trash", "--undo", "--json", env=env))
     assert restored == {"restored": [shown(lib)]}
     back = os.path.join(os.fsencode(lib), NAME)
     assert open(back, "rb").read() == (SAMPLES / "coffee.jpg").read_bytes()
     assert os.listdir(os.path.join(trash, b"files")) == []
-    assert len(as_json(hashcore(env, "dups", "--json"))) == 1  # back in the library, beside its copy
+    assert len(as_json(hashcore("dups", "--json", env=env))) == 1  # back in the library, beside its copy
