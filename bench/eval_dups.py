@@ -8,7 +8,9 @@ The real engine indexes the folder into a temporary library and answers with its
 run: imagehash pHash within Hamming radius 10 (imagededup's default; EXIF orientation applied),
 and plain backbone-feature cosine >= 0.80 (the library's stored features, no hash). The two peers
 group by connected components of their pairs; HashLens's groups are the library's own copy groups
-(exact and near; since issue 14 part 3 they never chain).
+(exact and near; since issue 14 part 3 they never chain). Where a copy head is shipped, rows for it
+are also computed here from the stored features (`copy_answers`): at its operating point, at the
+point validation picks without burst stand-ins, and with the DCT-hash test added.
 
 Metrics: pair precision and recall over all files; for each edit family, the share of copies
 found in one group with their own original; hard negatives (different shots of one scene,
@@ -196,6 +198,75 @@ def cosine_answer(features: np.ndarray) -> Answer:
     return Answer(f"backbone cosine>={COSINE_THRESHOLD:.2f}", _components(len(features), np.stack([i, j], 1)), search)
 
 
+def copy_answers(folder: Path, files: list[File], features: np.ndarray) -> tuple[list[Answer], dict[str, Any]]:
+    """The shipped copy head (resources/models manifest "copy", bench/train_copyhash.py) scored
+    the way the library uses it, computed here from the stored backbone features: candidates
+    within the head's operating-point radius on its 64-bit copy codes, verified by copy-embedding
+    cosine >= its min_cosine, grouped by hashcore.search.dups.near_groups (no chaining); search
+    ranks by copy-embedding cosine. With the DCT hash (hashcore/search/dcthash.py, from each
+    file decoded as the indexer decodes it) a second test: DCT hashes within dct_radius and copy
+    cosine >= dct_min_cosine; groups by the same non-chaining rule (hashcore.search.dups.cliques)
+    with both tests. No copy head shipped: no rows."""
+    from hashcore.ingest.decode import decode_file
+    from hashcore.models.manifest import copy_head_info
+    from hashcore.models.methods import load_head
+    from hashcore.search import bits as bitops
+    from hashcore.search import dups as dupmod
+    from hashcore.search.dcthash import dct_distance, dct_hashes
+
+    info = copy_head_info()
+    if info is None:
+        return [], {}
+    head = load_head(info.path, info.sha256)
+    op = head.params["operating_point"]
+    n = len(files)
+    emb = head.embed(features)
+    codes = bitops.pack(head.encode(features))
+    sims = emb @ emb.T
+
+    def search(q: int, k: int) -> list[int]:
+        s = sims[q].copy()
+        s[q] = -np.inf
+        return np.argsort(-s, kind="stable")[:k].tolist()
+
+    t = time.perf_counter()
+    ids = np.arange(n)
+    groups = [g.image_ids for g in dupmod.near_groups(ids, codes, emb, head.bits, int(op["radius"]),
+                                                       float(op["min_cosine"]))]
+    copy_s = time.perf_counter() - t
+    name = f"HashLens {info.name} (r<={op['radius']}, copy cosine>={op['min_cosine']:.2f})"
+    out = [Answer(name, groups, search)]
+    plain = head.params.get("operating_point_without_bursts")
+    if plain is not None:  # the same head at the point validation picks without burst stand-ins
+        found = [g.image_ids for g in dupmod.near_groups(ids, codes, emb, head.bits, int(plain["radius"]),
+                                                          float(plain["min_cosine"]))]
+        out.append(Answer(f"{info.name} at r<={plain['radius']}, copy cosine>={plain['min_cosine']:.2f} "
+                          "(point chosen without burst stand-ins)", found, search))
+    extra: dict[str, Any] = {"copy_head": info.name, "copy_operating_point": op,
+                             "copy_bursts": bool(head.params.get("bursts", False)),
+                             "copy_duplicates_seconds": round(copy_s, 3)}
+    if op.get("dct_radius") is None:
+        return out, extra
+    t = time.perf_counter()
+    dct = dct_hashes([decode_file(folder / f.name).image for f in files])
+    extra["dct_ms_per_photo_with_decode"] = round(1000 * (time.perf_counter() - t) / n, 2)
+    probe = [decode_file(folder / f.name).image for f in files[:200]]
+    t = time.perf_counter()
+    dct_hashes(probe)
+    extra["dct_ms_per_photo"] = round(1000 * (time.perf_counter() - t) / len(probe), 2)
+    cham = np.bitwise_count(codes[:, None, :] ^ codes[None, :, :]).sum(axis=-1)
+    dd = dct_distance(dct[:, None, :], dct[None, :, :])
+    ok = ((cham <= op["radius"]) & (sims >= op["min_cosine"])) | \
+        ((dd <= op["dct_radius"]) & (sims >= op["dct_min_cosine"]))
+    np.fill_diagonal(ok, False)
+    pairs = np.argwhere(np.triu(ok, 1))
+    found = dupmod.cliques(n, pairs, sims[pairs[:, 0], pairs[:, 1]], ids,
+                           lambda c, m: bool(ok[c, m].all()))
+    out.append(Answer(f"HashLens {info.name} + DCT (dct<={op['dct_radius']}, copy cosine>="
+                      f"{op['dct_min_cosine']:.2f})", found, search))
+    return out, extra
+
+
 # -- metrics ------------------------------------------------------------------------------------
 def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 4) if b else None
@@ -313,7 +384,11 @@ def report_md(res: dict[str, Any]) -> str:
            f"{meta['edits_per_photo']} library-made edits (AugLy, albumentations, Pillow, pillow-heif; "
            "bench/edits.py), indexed by the real engine into a temporary library and answered at its "
            f"defaults (`Library.duplicates()`: radius {meta['radius']} on {meta['bits']}-bit codes of "
-           f"`{meta['model']}`, feature cosine >= {meta['min_cosine']}; `Library.search_id()`). "
+           f"`{meta['model']}`, verified at cosine >= {meta['min_cosine']} (the copy embedding where a copy head "
+           "is shipped, else the backbone features); `Library.search_id()`). Rows \"HashLens copy-64 ...\" are "
+           "the shipped copy head computed by this script from the stored features (the same candidates, "
+           "check and non-chaining grouping as the library; \"+ DCT\" adds the DCT-hash test of "
+           "hashcore/search/dcthash.py). "
            "Peers on the same files in the same run: imagehash pHash within radius 10 (imagededup's "
            "default; EXIF orientation applied) and plain backbone-feature cosine >= 0.80 (the stored "
            "features, no hash). The peers group by connected components of their pairs; HashLens's groups are "
@@ -326,6 +401,17 @@ def report_md(res: dict[str, Any]) -> str:
            f"{meta['index_seconds']} s ({meta['index_photos_per_s']} photos/s), pHash "
            f"{meta['phash_seconds']} s; load average at the end {meta['load_average_end']} "
            "(other jobs on the machine slow the timings, not the scores).", ""]
+    if meta.get("copy_head"):
+        op = meta["copy_operating_point"]
+        dct = (f"; DCT test: hashes within {op['dct_radius']} bits and copy cosine >= {op['dct_min_cosine']}"
+               if op.get("dct_radius") is not None else "")
+        cost = (f" The DCT hash costs {meta['dct_ms_per_photo']} ms per decoded photo here." if
+                meta.get("dct_ms_per_photo") is not None else "")
+        bursts = (", with burst stand-ins (two panned frames of one photo) as hard negatives"
+                  if meta.get("copy_bursts") else "")
+        out += [f"Copy head `{meta['copy_head']}` (bench/train_copyhash.py, training pool only{bursts}): operating point "
+                f"chosen on the training pool's validation photos: radius {op['radius']}, copy cosine >= "
+                f"{op['min_cosine']}{dct}.{cost}", ""]
     out += [f"## Summary ({pool})", "", where, "",
             "| method | pair precision | pair recall | copies with their original | trained families | "
             "held-out families | similar-shot pairs grouped | same-subject pairs grouped | groups mixing photos "
@@ -351,8 +437,10 @@ def report_md(res: dict[str, Any]) -> str:
         tag = f"{fam} *(held out)*" if fam in HELDOUT_FAMILIES else fam
         out.append(f"| {tag} | {scores[0]['per_family'][fam]['copies']} | "
                    + " | ".join(_fmt(s["per_family"].get(fam, {}).get("recall")) for s in scores) + " |")
-    out += ["", f"## Targets of issue 14, HashLens ({pool})", "", where, "", "| target | value | met |", "|---|---|---|"]
-    out += [f"| {t} | {v} | {'yes' if m else '**no**'} |" for t, v, m in targets(scores[0])]
+    for s in [x for x in scores if x["method"].startswith("HashLens")]:
+        out += ["", f"## Targets of issue 14, {s['method']} ({pool})", "", where, "",
+                "| target | value | met |", "|---|---|---|"]
+        out += [f"| {t} | {v} | {'yes' if m else '**no**'} |" for t, v, m in targets(s)]
     if res.get("unseen_scores"):
         us = res["unseen_scores"]
         out += ["", f"## Photos the shipped head was not fitted on ({pool})", "", where, "",
@@ -372,7 +460,7 @@ def report_md(res: dict[str, Any]) -> str:
 # -- main ---------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from hashcore.config import Config
-    from hashcore.library import DEFAULT_DUP_RADIUS, DEFAULT_MIN_COSINE, Library
+    from hashcore.library import Library
 
     train, held = photomod.split()
     problems = photomod.check_split(train, held)
@@ -403,7 +491,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t = time.perf_counter()
             phash = phash_answer(folder, files, args.seed)
             phash_s = time.perf_counter() - t
-            answers = [engine, phash, cosine_answer(features)]
+            copies, copy_extra = copy_answers(folder, files, features)
+            extra.update(copy_extra)
+            answers = [engine, *copies, phash, cosine_answer(features)]
             scores = [score(a, files, bases) for a in answers]
             unseen = {b.id for b in bases if not b.id.startswith(SEEN_BY_SHIPPED_HEAD)}
             unseen_scores = [score(a, files, bases, unseen) for a in answers] if len(unseen) < len(bases) else []
@@ -411,8 +501,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 del sc["missed"]
             setup = {
                 "pool": args.pool, "photos": len(bases), "files": len(files), "edits_per_photo": args.edits_per_photo,
-                "seed": args.seed, "model": lib.encoder.name, "bits": lib.encoder.bits,
-                "radius": DEFAULT_DUP_RADIUS.get(lib.encoder.bits, 6), "min_cosine": DEFAULT_MIN_COSINE,
+                "seed": args.seed, "model": lib.copy.name if lib.copy is not None else lib.encoder.name,
+                "bits": lib.copy.bits if lib.copy is not None else lib.encoder.bits,
+                "radius": lib.duplicate_defaults()[0], "min_cosine": lib.duplicate_defaults()[1],
                 "build_seconds": round(build_s), "index_seconds": round(index_s),
                 "index_photos_per_s": round(len(files) / index_s, 1), "phash_seconds": round(phash_s), **extra,
                 "date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",

@@ -7,6 +7,16 @@ benchmark writes it) and N edited copies, each decoded the way the indexer decod
 training photos (by a keyed hash of the id) is kept apart for validation: the operating point
 (Hamming radius, embedding cosine) is chosen there, never on held-out photos.
 
+Hard negatives (on by default, --no-bursts to leave them out): two panned frames of each training
+photo (burst_frames: 60-80% of the width each, one at each end, overlapping by 20-60%), each with
+BURST_EDITS training edits, labelled as two instances that are negatives of each other (never
+compared with their photo's own views). The validation photos' frames are negatives in the choice of
+the operating point too. The second signal (--dct, on by default): the DCT hash of
+hashcore/search/dcthash.py; on the validation views (remade and hashed, cached), with the copy
+operating point fixed, the DCT radius (at most 10) and copy cosine (at least 0.5) of a second test
+"DCT within radius and copy cosine >= c" are chosen the same way; both go into the model's
+params["operating_point"] (dct_radius, dct_min_cosine).
+
 The held-out check is a quick proxy for `make eval-dups`: held-out photos x edits of *every*
 family (the held-out families included), all pairs scored directly (no grouping), against the
 raw backbone cosine >= 0.80 and today's default (itq-64 within radius 6 and cosine >= 0.80):
@@ -68,6 +78,108 @@ def _views_of(task: tuple[photomod.Base, list[str], str]) -> tuple[list[Any], li
         out.append(decode_bytes(edit.encode()).image)
         names.append(fam)
     return out, names
+
+
+def _dct_of(task: tuple[photomod.Base, list[str], str]) -> np.ndarray:
+    """DCT hashes (hashcore/search/dcthash.py) of the same views `_views_of` makes."""
+    from hashcore.search.dcthash import dct_hashes
+
+    return dct_hashes(_views_of(task)[0])
+
+
+def cached_dct(bases: list[photomod.Base], per_photo: int, families: tuple[str, ...], seed: str, tag: str,
+               v: dict[str, np.ndarray], only: np.ndarray, jobs: int) -> np.ndarray:
+    """(N, 8) packed DCT hashes aligned with the rows of `v` (cached_views of the same arguments),
+    computed for the photos where `only` is set (zero rows elsewhere), cached."""
+    key = hashlib.sha256(json.dumps([[b.id for b in bases], per_photo, families, seed,
+                                     np.flatnonzero(only).tolist(), "dct-v2"]).encode()).hexdigest()[:16]
+    path = CACHE / f"dct-{tag}-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    plan = view_plan(bases, per_photo, families, seed)
+    todo = np.flatnonzero(only)
+    out = np.zeros((len(v["photo"]), 8), np.uint8)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        for n, (k, hashes) in enumerate(zip(todo, pool.map(_dct_of, [(bases[k], plan[k], seed) for k in todo],
+                                                             chunksize=2), strict=True)):
+            out[np.flatnonzero(v["photo"] == k)] = hashes
+            if (n + 1) % 20 == 0:
+                print(f"  dct {tag}: {n + 1}/{len(todo)} photos, {time.perf_counter() - t0:.0f} s", flush=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, out)
+    return out
+
+
+# Burst stand-ins: two frames of one photo, panned apart so that they share only part of the
+# scene (as two shots of one scene do), each with BURST_EDITS training edits of its own. The two
+# frames are different instances (negatives of each other); neither is compared with its
+# photo's own views (a frame is also a crop of the photo, and crops are copies).
+BURST_EDITS = 2
+
+
+def burst_frames(img: Any, rng: random.Random) -> tuple[Any, Any]:
+    """Two frames of `img`: each keeps 60-80% of the width (of the height for a portrait photo)
+    and 75-95% of the other side, one at each end, so they overlap by 20-60% along the pan."""
+    w, h = img.size
+    s, t = rng.uniform(0.6, 0.8), rng.uniform(0.75, 0.95)
+    s2 = min(0.85, s * rng.uniform(0.9, 1.1))  # the second shot zoomed a little
+    pan_x = w >= h
+    boxes = []
+    for k, frac in enumerate((s, s2)):
+        lo = 0.0 if k == 0 else 1.0 - frac
+        off = rng.uniform(0, 1 - t)
+        if pan_x:
+            boxes.append((lo * w, off * h, (lo + frac) * w, (off + t) * h))
+        else:
+            boxes.append((off * w, lo * h, (off + t) * w, (lo + frac) * h))
+    if rng.random() < 0.5:
+        boxes.reverse()
+    return tuple(img.crop(tuple(round(c) for c in b)) for b in boxes)  # type: ignore[return-value]
+
+
+def _bursts_of(task: tuple[photomod.Base, str]) -> list[Any]:
+    """Frame A, its edits, frame B, its edits: decoded as the indexer decodes files."""
+    from hashcore.ingest.decode import decode_bytes
+
+    base, seed = task
+    img = base.load()
+    rng = random.Random(f"{seed}:{base.id}:burst")
+    out = []
+    for frame in burst_frames(img, rng):
+        buf = io.BytesIO()
+        frame.save(buf, "JPEG", quality=ORIGINAL_QUALITY)
+        out.append(decode_bytes(buf.getvalue()).image)
+        for n in range(BURST_EDITS):
+            fam = rng.choice(TRAIN_FAMILIES)
+            out.append(decode_bytes(make_edit(fam, frame, random.Random(f"{seed}:{base.id}:burst{n}")).encode()).image)
+    return out
+
+
+def cached_bursts(bases: list[photomod.Base], seed: str, jobs: int) -> dict[str, np.ndarray]:
+    """{feature (N, 1280), photo (N,) index into bases, frame (N,) 0 or 1}, cached."""
+    key = hashlib.sha256(json.dumps([[b.id for b in bases], BURST_EDITS, seed, "burst-v1"]).encode()).hexdigest()[:16]
+    path = CACHE / f"burst-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    from hashcore.models.backbone import Backbone
+
+    backbone = Backbone()
+    feats, photo, frame = [], [], []
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        for n, images in enumerate(pool.map(_bursts_of, [(b, seed) for b in bases], chunksize=2)):
+            feats.append(backbone.embed_images(images)[0])
+            photo += [n] * len(images)
+            frame += [0] * (1 + BURST_EDITS) + [1] * (1 + BURST_EDITS)
+            if (n + 1) % 20 == 0:
+                print(f"  bursts: {n + 1}/{len(bases)} photos, {time.perf_counter() - t0:.0f} s", flush=True)
+    out = {"feature": np.concatenate(feats).astype(np.float32), "photo": np.asarray(photo, np.int64),
+           "frame": np.asarray(frame, np.int64)}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
 
 
 def view_plan(bases: list[photomod.Base], per_photo: int, families: tuple[str, ...], seed: str) -> list[list[str]]:
@@ -178,12 +290,16 @@ def score(found: np.ndarray, v: dict[str, np.ndarray], hard: np.ndarray) -> dict
             "worst_families": sorted(fam_recall.items(), key=lambda kv: kv[1])[:5], "per_family": fam_recall}
 
 
-def choose_operating_point(emb: np.ndarray, codes: np.ndarray, photo: np.ndarray) -> dict[str, float]:
+def choose_operating_point(emb: np.ndarray, codes: np.ndarray, photo: np.ndarray,
+                           skip: np.ndarray | None = None) -> dict[str, float]:
     """On validation rows: for each radius in RADII, the lowest embedding cosine at which the
     pairs the pipeline accepts (code within the radius, cosine at least that) are still
-    TARGET_PRECISION copies; the (radius, cosine) that accepts the most copy pairs."""
+    TARGET_PRECISION copies; the (radius, cosine) that accepts the most copy pairs. Pairs in
+    `skip` (a burst frame against its own photo's views) are left out."""
     sims, dist = emb @ emb.T, hamming(codes)
     upper = np.triu(np.ones_like(sims, bool), 1)
+    if skip is not None:
+        upper &= ~skip
     same = (photo[:, None] == photo[None, :])[upper]
     s, d = sims[upper], dist[upper]
     best = {"radius": RADII[0], "min_cosine": 1.0, "validation_recall": 0.0}
@@ -194,6 +310,46 @@ def choose_operating_point(emb: np.ndarray, codes: np.ndarray, photo: np.ndarray
         ok = np.flatnonzero(hits / np.arange(1, len(order) + 1) >= TARGET_PRECISION)
         if len(ok) and hits[ok.max()] / same.sum() > best["validation_recall"]:
             best = {"radius": r, "min_cosine": round(float(s[order][ok.max()]), 4),
+                    "validation_recall": round(float(hits[ok.max()] / same.sum()), 4)}
+    return best
+
+
+DCT_RADII = (4, 6, 8, 10)  # pHash's usual radius at most: a second multi-index search beyond grows fast
+DCT_MIN_COSINE_FLOOR = 0.5  # the DCT hash never decides alone: the copy embedding must agree loosely
+
+
+def dct_matrix(d: np.ndarray) -> np.ndarray:
+    """All-pairs Hamming distances of packed DCT hashes (N, 8)."""
+    return np.bitwise_count(d[:, None, :] ^ d[None, :, :]).sum(axis=-1)
+
+
+def accept(ecos: np.ndarray, cham: np.ndarray, ddist: np.ndarray | None, op: dict[str, Any]) -> np.ndarray:
+    """Pairs taken for copies: code within the radius and copy cosine >= min_cosine; with the DCT
+    signal also pairs whose DCT hashes are within dct_radius and copy cosine >= dct_min_cosine."""
+    found = (cham <= op["radius"]) & (ecos >= op["min_cosine"])
+    if ddist is not None and "dct_radius" in op:
+        found |= (ddist <= op["dct_radius"]) & (ecos >= op["dct_min_cosine"])
+    return found
+
+
+def choose_dct_point(ecos: np.ndarray, cham: np.ndarray, ddist: np.ndarray, photo: np.ndarray,
+                     op: dict[str, Any]) -> dict[str, Any]:
+    """On validation rows, with the copy operating point fixed: for each DCT radius, the lowest
+    copy cosine at which everything accepted (either test) is still TARGET_PRECISION copies; the
+    (radius, cosine >= DCT_MIN_COSINE_FLOOR) that accepts the most copy pairs."""
+    upper = np.triu(np.ones_like(ecos, bool), 1)
+    same = (photo[:, None] == photo[None, :])[upper]
+    base = accept(ecos, cham, None, op)[upper]
+    s, d = ecos[upper], ddist[upper]
+    best = {"dct_radius": None, "dct_min_cosine": None, "validation_recall": round(float(base[same].mean()), 4)}
+    for r in DCT_RADII:
+        extra = (d <= r) & ~base & (s >= DCT_MIN_COSINE_FLOOR)
+        order = np.argsort(-np.where(extra, s, -np.inf), kind="stable")[:int(extra.sum())]
+        hits = int(base[same].sum()) + np.cumsum(same[order])
+        taken = int(base.sum()) + np.arange(1, len(order) + 1)
+        ok = np.flatnonzero(hits / taken >= TARGET_PRECISION)
+        if len(ok) and hits[ok.max()] / same.sum() > best["validation_recall"]:
+            best = {"dct_radius": r, "dct_min_cosine": round(float(s[order][ok.max()]), 4),
                     "validation_recall": round(float(hits[ok.max()] / same.sum()), 4)}
     return best
 
@@ -236,7 +392,7 @@ def model_input(v: dict[str, np.ndarray], name: str) -> np.ndarray:
     return v["feature"]
 
 
-def methods(v: dict[str, np.ndarray], head: Any, op: dict[str, float]) -> dict[str, np.ndarray]:
+def methods(v: dict[str, np.ndarray], head: Any, op: dict[str, Any]) -> dict[str, np.ndarray]:
     from hashcore.models.manifest import head_info
 
     feats = v["feature"]
@@ -250,6 +406,12 @@ def methods(v: dict[str, np.ndarray], head: Any, op: dict[str, float]) -> dict[s
            "copy-64 r<=6 + backbone cosine >= 0.80": (cham <= 6) & (cos >= 0.80),
            f"copy embedding cosine >= {t:.2f}": ecos >= t,
            f"copy-64 r<={r} + copy cosine >= {t:.2f}": (cham <= r) & (ecos >= t)}
+    if "dct" in v:
+        dd = dct_matrix(v["dct"])
+        out["dct hash <= 10 alone (pHash-like, trimmed)"] = dd <= 10
+        if op.get("dct_radius") is not None:
+            out[f"copy-64 ... + (dct <= {op['dct_radius']} & copy cosine >= {op['dct_min_cosine']:.2f})"] = \
+                accept(ecos, cham, dd, op)
     return {k: m & ~np.eye(len(m), dtype=bool) for k, m in out.items()}
 
 
@@ -262,15 +424,16 @@ def shipped_itq() -> Any:
     return load_head(info.path, info.sha256)
 
 
-def train(x: np.ndarray, photo: np.ndarray, params: dict[str, Any], bits: int = 64) -> Any:
+def train(x: np.ndarray, photo: np.ndarray, params: dict[str, Any], bits: int = 64,
+          related: np.ndarray | None = None) -> Any:
     import torch
 
     from hashcore.models.methods.copyhash import CopyHash
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # the machine is shared; one thread is also faster than two under load
     t0 = time.perf_counter()
     head = CopyHash(bits, **params).fit(x, photo, progress=lambda d, n, s: print(f"  step {d}/{n} {s}", flush=True)
-                                        if d % 500 == 0 else None)
+                                        if d % 500 == 0 else None, related=related)
     print(f"  trained in {time.perf_counter() - t0:.0f} s", flush=True)
     return head
 
@@ -304,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gem", action="store_true", help="also train a head on backbone + GeM(block 10) features "
                     "and compare the float descriptors (measurement only: the library stores no GeM)")
     ap.add_argument("--no-save", action="store_true", help="report only; write no model")
+    ap.add_argument("--bursts", action=argparse.BooleanOptionalAction, default=True,
+                    help="train with burst stand-ins as hard negatives (two panned frames of a photo)")
+    ap.add_argument("--dct", action=argparse.BooleanOptionalAction, default=True,
+                    help="choose the DCT hash's test (hashcore/search/dcthash.py) as a second signal on validation")
+    ap.add_argument("--dct-heldout", action="store_true", help="also hash the held-out views (slow: remakes edits)")
     ap.add_argument("--json", help="write the numbers here")
     args = ap.parse_args(argv)
     params = {**PARAMS, "steps": args.steps}
@@ -322,12 +490,57 @@ def main(argv: list[str] | None = None) -> int:
     fv, vv = subset(tv, fit_rows), subset(tv, val_rows)
     vv["photo"] = np.searchsorted(np.flatnonzero(val), vv["photo"])
     val_bases = [b for b, is_val in zip(train_bases, val, strict=True) if is_val]
-    heads = {"final": train(fv["feature"], fv["photo"], params)}
+    x, y, related = fv["feature"], fv["photo"], np.full(len(fv["photo"]), -1, np.int64)
+    vskip = None
+    if args.bursts:
+        bv = cached_bursts(train_bases, SEED, args.jobs)
+        fit_b = ~val[bv["photo"]]
+        x = np.concatenate([x, bv["feature"][fit_b]])
+        y = np.concatenate([y, len(train_bases) + 2 * bv["photo"][fit_b] + bv["frame"][fit_b]])
+        related = np.concatenate([related, bv["photo"][fit_b]])
+        print(f"  + {int(fit_b.sum())} burst-frame views of {len(set(bv['photo'][fit_b].tolist()))} photos "
+              "(2 frames each, different instances)", flush=True)
+        vb = np.flatnonzero(~fit_b)
+        vb_photo = np.searchsorted(np.flatnonzero(val), bv["photo"][vb])
+        vbx = {"feature": bv["feature"][vb], "photo": len(val_bases) + 2 * vb_photo + bv["frame"][vb],
+               "related": vb_photo}
+    heads = {"final": train(x, y, params, related=related)}
     if args.gem:
         heads["final+gem"] = train(model_input(fv, "final+gem"), fv["photo"], params)
     head = heads["final"]
-    op = choose_operating_point(head.embed(vv["feature"]), head.encode(vv["feature"]), vv["photo"])
+    if args.bursts:  # validation: its photos' views, and their burst frames as negatives of each other
+        opx = np.concatenate([vv["feature"], vbx["feature"]])
+        opy = np.concatenate([vv["photo"], vbx["photo"]])
+        rel = np.concatenate([np.full(len(vv["photo"]), -1), vbx["related"]])
+        vskip = (rel[:, None] == opy[None, :]) | (opy[:, None] == rel[None, :])
+        bt = rel >= 0
+        pair = bt[:, None] & bt[None, :] & (rel[:, None] == rel[None, :]) & (opy[:, None] != opy[None, :])
+        e = head.embed(vbx["feature"])
+        ecos = (np.concatenate([head.embed(vv["feature"]), e]) @ np.concatenate([head.embed(vv["feature"]), e]).T)
+        print(f"  validation burst-frame pairs: copy cosine median {np.median(ecos[pair]):.3f}, "
+              f"max {ecos[pair].max():.3f}", flush=True)
+    else:
+        opx, opy = vv["feature"], vv["photo"]
+    op = choose_operating_point(head.embed(opx), head.encode(opx), opy, vskip)
     print(f"operating point from validation photos: {op}")
+    if args.bursts:  # for comparison (eval_dups reports it apart): the point chosen without burst stand-ins
+        plain = choose_operating_point(head.embed(vv["feature"]), head.encode(vv["feature"]), vv["photo"])
+        head.params["operating_point_without_bursts"] = plain
+        print(f"  (without burst stand-ins in validation it would be {plain})")
+    head.params["bursts"] = bool(args.bursts)
+    if args.dct:
+        vv["dct"] = cached_dct(train_bases, args.train_edits, TRAIN_FAMILIES, SEED, "train", tv, val,
+                               args.jobs)[val_rows]
+        if args.dct_heldout:  # a quick proxy; `make eval-dups` measures the DCT signal on held-out photos
+            hv["dct"] = cached_dct(held_bases, args.test_edits, tuple(FAMILIES), SEED + "-heldout", "heldout", hv,
+                                   np.ones(len(held_bases), bool), args.jobs)
+        ve = head.embed(vv["feature"])
+        dop = choose_dct_point(ve @ ve.T, hamming(head.encode(vv["feature"])), dct_matrix(vv["dct"]),
+                               vv["photo"], op)
+        print(f"DCT operating point from validation photos: {dop}")
+        if dop["dct_radius"] is not None:
+            op = {**op, "dct_radius": dop["dct_radius"], "dct_min_cosine": dop["dct_min_cosine"],
+                  "dct_validation_recall": dop["validation_recall"]}
     results: dict[str, Any] = {"params": params, "operating_point": op,
                                "train_photos": int((~val).sum()), "validation_photos": int(val.sum()),
                                "heldout_photos": len(held_bases)}
@@ -351,13 +564,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def save(head: Any, op: dict[str, float]) -> None:
-    from hashcore.models.manifest import HeadInfo, record_head
+    from hashcore.models.manifest import HeadInfo, record_copy_head
 
     head.params["operating_point"] = op  # travels with the model: the radius and cosine it was tuned for
     path = MODELS / f"copy-{head.bits}.npz"
     sha = head.save(path)
-    record_head(HeadInfo(path.stem, path, head.method, head.bits, sha), default=False, models_dir=MODELS)
-    print(f"wrote {path.relative_to(ROOT)} (sha256 {sha[:12]}...) and its manifest entry (not the default)")
+    record_copy_head(HeadInfo(path.stem, path, head.method, head.bits, sha), models_dir=MODELS)
+    print(f"wrote {path.relative_to(ROOT)} (sha256 {sha[:12]}...) and its manifest entry (\"copy\", not the default)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ torch = pytest.importorskip("torch")
 from hashcore.models.methods import load_head  # noqa: E402
 from hashcore.models.methods.copyhash import (  # noqa: E402
     CopyHash,
+    group_batches,
+    ignore_mask,
     info_nce,
     instance_batches,
     koleo,
@@ -59,6 +61,46 @@ def test_quantisation_penalty_by_hand():
     u = torch.tensor([[1.0, -1.0], [0.5, 0.0]])
     # corners cost nothing; 0.5 -> 0.25, 0 -> 1: (0 + 0 + 0.25 + 1) / 4
     assert quantisation(u).item() == pytest.approx(1.25 / 4)
+
+
+def test_info_nce_leaves_ignored_pairs_out_by_hand():
+    z = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    y = torch.tensor([0, 0, 1])
+    ignore = torch.tensor([[False, False, True], [False, False, False], [True, False, False]])
+    # row 0: its only other candidate (row 2) is ignored, so the positive is certain: loss 0
+    # row 1: positive row 0 (cosine 0.6) against negative row 2 (cosine 0.8)
+    row1 = -math.log(math.exp(0.6) / (math.exp(0.6) + math.exp(0.8)))
+    assert info_nce(z, y, tau=1.0, ignore=ignore).item() == pytest.approx(row1 / 2, rel=1e-6)
+    # without the mask row 0 pays for row 2 (cosine 0)
+    row0 = -math.log(math.exp(0.6) / (math.exp(0.6) + 1.0))
+    assert info_nce(z, y, tau=1.0).item() == pytest.approx((row0 + row1) / 2, rel=1e-6)
+
+
+def test_koleo_skips_ignored_pairs_by_hand():
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    y = torch.tensor([0, 1, 2])
+    ignore = torch.tensor([[False, True, False], [True, False, False], [False, False, False]])
+    # rows 0 and 1 may not count each other: row 0's nearest is row 2 (2), row 1's is row 2 (sqrt 2)
+    expected = -(math.log(2) + 2 * math.log(2 ** 0.5)) / 3
+    assert koleo(z, y, ignore=ignore).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_burst_instances_are_ignored_against_their_photo_only():
+    y = torch.tensor([0, 0, 1, 10, 11])  # photos 0 and 1; instances 10 and 11 cut from photo 0
+    related = torch.tensor([-1, -1, -1, 0, 0])
+    m = ignore_mask(y, related)
+    assert m[3, 0] and m[0, 3] and m[1, 4] and m[4, 1]  # a frame against its own photo's views
+    assert not m[3, 4] and not m[3, 2] and not m[0, 1] and not m[0, 2]  # frames apart, other photos
+
+
+def test_group_batches_bring_a_photo_with_its_burst_frames():
+    y = np.array([0, 0, 0, 1, 1, 1, 10, 10, 11, 11, 12, 12, 13, 13])
+    related = np.array([-1] * 6 + [0, 0, 0, 0, 1, 1, 1, 1])
+    for _ in range(5):
+        idx = next(group_batches(y, related, batch=1, views=2, rng=np.random.default_rng(_)))
+        got = set(y[idx].tolist())
+        assert got in ({0, 10, 11}, {1, 12, 13})
+        assert all((y[idx] == k).sum() == 2 for k in got)
 
 
 def test_batches_hold_several_views_of_each_photo():

@@ -12,6 +12,13 @@ the sphere:
 
     L_KoLeo = -1/n sum_i log( min_{j: y_j != y_i} ||z_i - z_j|| + eps ).
 
+Hard negatives the training pool makes itself (`fit(..., related=...)`): burst stand-ins, two
+panned frames of one photo that share only part of it, each an instance of its own with its own
+edited views. The two frames are negatives of each other (and of every other photo); against
+their source photo's views they are neither positive nor negative (a frame is also a crop of the
+photo, and crops are copies), which `ignore_mask` leaves out of both losses, and `group_batches`
+puts a photo and its frames in one batch.
+
 The embedding is the float descriptor that verifies candidate duplicate pairs (`embed`). The
 binary code (`encode`) is by default a linear hash layer on the embedding trained with it: the
 same InfoNCE on the relaxed codes tanh(h), plus a quantisation penalty mean((|tanh h| - 1)^2)
@@ -59,15 +66,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def info_nce(z: Any, y: Any, tau: float) -> Any:
+def info_nce(z: Any, y: Any, tau: float, ignore: Any = None) -> Any:
     """Multi-positive InfoNCE (SupCon form; NT-Xent with two views) over L2-normalised rows z,
     positives = rows with the same label. Rows without a positive in the batch only serve as
-    negatives."""
+    negatives. `ignore` (n, n) bool: pairs that are neither positives nor negatives (left out of
+    the softmax)."""
     import torch
 
     n = len(z)
     eye = torch.eye(n, dtype=torch.bool, device=z.device)
-    logits = (z @ z.T / tau).masked_fill(eye, float("-inf"))
+    skip = eye if ignore is None else eye | ignore
+    logits = (z @ z.T / tau).masked_fill(skip, float("-inf"))
     pos = (y[:, None] == y[None, :]) & ~eye
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     has = pos.any(dim=1)
@@ -75,14 +84,14 @@ def info_nce(z: Any, y: Any, tau: float) -> Any:
     return per_row[has].mean()
 
 
-def koleo(z: Any, y: Any, eps: float = 1e-8) -> Any:
+def koleo(z: Any, y: Any, eps: float = 1e-8, ignore: Any = None) -> Any:
     """SSCD's entropy regulariser: minus the mean log distance of each row to its nearest row of
-    another photo."""
+    another photo (pairs in `ignore` do not count)."""
     import torch
 
     d = torch.cdist(z, z)
     same = y[:, None] == y[None, :]
-    d = d.masked_fill(same, float("inf"))
+    d = d.masked_fill(same if ignore is None else same | ignore, float("inf"))
     return -torch.log(d.min(dim=1).values + eps).mean()
 
 
@@ -103,6 +112,36 @@ def instance_batches(y: np.ndarray, batch: int, views: int, rng: np.random.Gener
         yield np.concatenate([rng.choice(multi[k], size=min(views, len(multi[k])), replace=False) for k in pick])
 
 
+def group_batches(y: np.ndarray, related: np.ndarray, batch: int, views: int,
+                  rng: np.random.Generator) -> Any:
+    """Like `instance_batches`, but a photo comes with the instances cut from it (rows whose
+    `related` is its label: burst stand-ins), `views` rows of each, so that those hard negatives
+    meet in one batch."""
+    labels, inverse = np.unique(y, return_inverse=True)
+    rows = [np.flatnonzero(inverse == k) for k in range(len(labels))]
+    parent_of = {k: int(related[r[0]]) for k, r in enumerate(rows)}
+    children: dict[int, list[int]] = {}
+    for k, p in parent_of.items():
+        if p >= 0:
+            children.setdefault(p, []).append(k)
+    roots = [k for k in range(len(labels)) if parent_of[k] < 0 and len(rows[k]) >= 2]
+    if not roots:
+        raise ValueError("copy-hash training needs at least one photo with two or more views")
+    while True:
+        pick = rng.choice(len(roots), size=min(batch, len(roots)), replace=False)
+        out = []
+        for k in (roots[i] for i in pick):
+            for m in [k, *children.get(int(labels[k]), [])]:
+                out.append(rng.choice(rows[m], size=min(views, len(rows[m])), replace=False))
+        yield np.concatenate(out)
+
+
+def ignore_mask(y: Any, related: Any) -> Any:
+    """(n, n) pairs that are neither copies nor negatives: an instance cut from a photo (a burst
+    stand-in, `related` = the photo's label) against that photo's own views."""
+    return (related[:, None] == y[None, :]) | (y[:, None] == related[None, :])
+
+
 @register
 class CopyHash(HashHead):
     """Contrastive copy-detection embedding + ITQ code; see the module docstring."""
@@ -113,7 +152,12 @@ class CopyHash(HashHead):
     def _p(self, key: str) -> Any:
         return self.params.get(key, DEFAULTS[key])
 
-    def fit(self, x: np.ndarray, y: np.ndarray | None = None, progress: Any = None) -> CopyHash:
+    def fit(self, x: np.ndarray, y: np.ndarray | None = None, progress: Any = None,
+            related: np.ndarray | None = None) -> CopyHash:
+        """`y`: which photo (instance) each row shows. `related` (optional, int per row): for rows
+        of an instance cut from another photo (a burst stand-in), that photo's label, else -1;
+        such an instance is a negative of every other instance except its source photo, against
+        which it is not compared."""
         if y is None:
             raise ValueError("copyhash needs y: which photo each row is a view of")
         x = np.asarray(x, np.float32)
@@ -122,7 +166,9 @@ class CopyHash(HashHead):
             raise ValueError(f"embedding size {dim} is smaller than the code ({self.bits} bits)")
         torch = torch_setup(int(self._p("seed")))
         norm = dict(zip(("mean", "std"), standardiser(x), strict=True))
-        net, hash_layer = self._train(torch, torch.from_numpy(standardise(x, norm)), np.asarray(y), progress)
+        y = np.asarray(y)
+        related = np.full(len(y), -1, np.int64) if related is None else np.asarray(related, np.int64)
+        net, hash_layer = self._train(torch, torch.from_numpy(standardise(x, norm)), y, related, progress)
         state = {**norm, **export_mlp(net, "emb_")}
         if hash_layer is not None:
             code = export_mlp(torch.nn.Sequential(hash_layer), "h_")
@@ -135,7 +181,7 @@ class CopyHash(HashHead):
         self.state = {**state, "hash_w": proj, "hash_b": (-mean @ proj).astype(np.float32)}
         return self
 
-    def _train(self, torch: Any, xt: Any, y: np.ndarray, progress: Any) -> tuple[Any, Any]:
+    def _train(self, torch: Any, xt: Any, y: np.ndarray, related: np.ndarray, progress: Any) -> tuple[Any, Any]:
         """The embedding MLP, and the hash layer when the code is learned too (else None)."""
         hidden, dim = int(self._p("hidden")), int(self._p("dim"))
         net = build_mlp([xt.shape[1], hidden, dim] if hidden else [xt.shape[1], dim])
@@ -145,17 +191,20 @@ class CopyHash(HashHead):
         opt = torch.optim.AdamW(params, lr=float(self._p("lr")), weight_decay=float(self._p("weight_decay")))
         steps = int(self._p("steps"))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        yt = torch.from_numpy(y)
-        batches = instance_batches(y, int(self._p("batch")), int(self._p("views")),
-                                   np.random.default_rng(int(self._p("seed"))))
+        yt, rt = torch.from_numpy(y), torch.from_numpy(related)
+        rng = np.random.default_rng(int(self._p("seed")))
+        cut = bool((related >= 0).any())
+        batches = group_batches(y, related, int(self._p("batch")), int(self._p("views")), rng) if cut \
+            else instance_batches(y, int(self._p("batch")), int(self._p("views")), rng)
         tau, lam = float(self._p("tau")), float(self._p("koleo"))
         net.train()
         for step in range(steps):
             idx = torch.from_numpy(next(batches))
             z = torch.nn.functional.normalize(net(drop(xt[idx])), dim=1)
-            loss = info_nce(z, yt[idx], tau) + lam * koleo(z, yt[idx])
+            skip = ignore_mask(yt[idx], rt[idx]) if cut else None
+            loss = info_nce(z, yt[idx], tau, skip) + lam * koleo(z, yt[idx], ignore=skip)
             if hash_layer is not None:
-                loss = loss + self._code_loss(torch, hash_layer(z), yt[idx])
+                loss = loss + self._code_loss(torch, hash_layer(z), yt[idx], skip)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -164,14 +213,16 @@ class CopyHash(HashHead):
                 progress(step + 1, steps, f"{self.method} loss {float(loss.detach()):.3f}")
         return net.eval(), hash_layer
 
-    def _code_loss(self, torch: Any, h: Any, y: Any) -> Any:
+    def _code_loss(self, torch: Any, h: Any, y: Any, skip: Any = None) -> Any:
         """InfoNCE on the relaxed codes tanh(h) plus the quantisation penalty; or DSH's pairwise
         loss with "same photo" as the label (margin 2 * bits, its own regulariser)."""
         if self._p("code_loss") == "dsh":
+            if skip is not None:
+                raise ValueError("code_loss='dsh' does not take burst stand-ins (related)")
             sim = (y[:, None] == y[None, :]).float()
             return float(self._p("code_weight")) * dsh_loss(h, sim, 2.0 * self.bits, 0.01) / self.bits
         u = torch.tanh(h)
-        return info_nce(torch.nn.functional.normalize(u, dim=1), y, float(self._p("code_tau"))) \
+        return info_nce(torch.nn.functional.normalize(u, dim=1), y, float(self._p("code_tau")), skip) \
             + float(self._p("quant")) * quantisation(u)
 
     def embed(self, x: np.ndarray) -> np.ndarray:
