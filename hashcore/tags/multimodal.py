@@ -30,6 +30,10 @@ those 8 blocks; docs/results_tags.md).
 
 The shipped model is trained without any labelled photo: on real-photo logits, unlabelled
 photos' logits, and the same logits with one class made confident so that every class is seen.
+Since issue 15 it is the transfer model of `hashcore.tags.transfer` (one block; the image tower
+reads a ConSE-style semantic vector beside the logits, `image_input`; its text side holds the
+WordNet words above the classes); `train_shipped` and the blocks below train the earlier kind,
+which still loads, and learning from tags fine-tunes either kind with its own loss.
 
 Learning from the user starts from that model and continues, block by block, on the library's
 stored features, its probabilities and the user's tags (no photo is decoded again). The everyday
@@ -133,11 +137,27 @@ class MultimodalSparseHash(HashHead):
     def threshold(self) -> float:
         return float(self.params.get("threshold", 0.5))
 
-    def image_activations(self, x: np.ndarray) -> np.ndarray:
+    def image_input(self, x: np.ndarray) -> np.ndarray:
+        """Backbone features -> what the image tower reads: the semantic vector and standardised
+        logits (models with class_emb, issue 15), standardised logits (older files), or the
+        features themselves (the oldest)."""
         x = np.asarray(x, np.float32)
-        if "logit_W" in self.state:  # files before the per-photo logit input read features
-            x = standardised_logits(x, self._logit_map())
-        return ista_numpy(x, self.state, "img_")
+        if "class_emb" in self.state:
+            from hashcore.tags.transfer import tower_input
+
+            amap = self._logit_map()
+            return tower_input(x @ amap[0] + amap[1], self._class_emb())
+        if "logit_W" in self.state:
+            return standardised_logits(x, self._logit_map())
+        return x
+
+    def _class_emb(self) -> np.ndarray:
+        if "_class_emb32" not in self.__dict__:
+            self.__dict__["_class_emb32"] = self.state["class_emb"].astype(np.float32)
+        return self.__dict__["_class_emb32"]
+
+    def image_activations(self, x: np.ndarray) -> np.ndarray:
+        return ista_numpy(self.image_input(x), self.state, "img_")
 
     def _logit_map(self) -> tuple[np.ndarray, np.ndarray]:
         if "_logit_W32" not in self.__dict__:
@@ -545,12 +565,23 @@ def learn_from_tags(base: MultimodalSparseHash, features: np.ndarray, fc: tuple[
         raise ModelError("the base tag model predates per-photo logits; reinstall HashLens")
     init = {key: v for key, v in base.state.items() if key.startswith(("img_", "txt_"))}
     blocks = int(base.state.get("blocks", 1))
-    params = replace(params, bits=base.bits // blocks, blocks=blocks)
+    params = replace(params, bits=base.bits // blocks, blocks=blocks, layers=int(base.state["img_layers"]),
+                     beta=float(base.state["img_beta"]))
     amap = logit_map(fc)
-    ts = TrainSet(standardised_logits(features, amap), q, labelled, emb, tcon, user_cols, soft)
-    state = train_blocks(ts, params, init=init, progress=progress, cancel=cancel)
+    if "class_emb" in base.state:  # the transfer model (issue 15): its own loss, one block
+        from hashcore.tags.transfer import TransferParams, finetune
+
+        tp = TransferParams(steps=params.steps, seed=params.seed)
+        focus = np.flatnonzero(tcon[:, N_CLASSES:].sum(1) > 0)
+        state = finetune(init, base.image_input(features), q, labelled, emb, tcon, tp, progress, cancel, focus)
+        state["blocks"] = np.array(1, np.int64)
+    else:
+        ts = TrainSet(base.image_input(features), q, labelled, emb, tcon, user_cols, soft)
+        state = train_blocks(ts, params, init=init, progress=progress, cancel=cancel)
     state.update(vocab_state(texts, concepts, emb[:len(texts)]))
     state.update(logit_state(amap))
+    if "class_emb" in base.state:
+        state["class_emb"] = base.state["class_emb"]
     head = MultimodalSparseHash(base.bits, **{**base.params, "user_tags": user_tags})
     head.state = state
     return head

@@ -130,7 +130,11 @@ class TagService:
         rank = above[which, np.arange(len(ids))]
         combined = dist[which, np.arange(len(ids))]
         explicit = self.store.person_tag_matches(tags)
-        boost = np.array([explicit.get(int(i), 0) for i in ids])
+        person = np.array([explicit.get(int(i), 0) for i in ids])
+        # then the photos whose automatic tags name the very word (a photo auto-tagged "dog" is
+        # never below an untagged one for "dog"), then the codes decide
+        auto = self._auto_tag_matches(tags, ids)
+        boost = person * (len(tags) + 1) + auto
         keep = np.ones(len(ids), bool) if radius is None else (combined <= radius) | (boost > 0)
         if like_act is not None and like_act[1] is not None:
             keep &= ids != like_act[1]
@@ -139,13 +143,23 @@ class TagService:
             return []
         ranked = self._rerank(head, ids, cand, rank, boost, acts, k)
         rows = {r["id"]: r for r in self.store.images(ids=[int(ids[j]) for j in ranked])}
-        return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(boost[j]))
+        return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(person[j]))
                 for j in ranked if int(ids[j]) in rows]
+
+    def _auto_tag_matches(self, tags: list[str], ids: np.ndarray) -> np.ndarray:
+        """For each photo of `ids`, how many of the query's tags it carries as a tag of any
+        source (a person's tags count again, above, through person_tag_matches)."""
+        out = np.zeros(len(ids), np.int64)
+        for t in tags:
+            tagged = self.store.ids_with_tag(t)
+            if tagged:
+                out += np.isin(ids, np.asarray(tagged, np.int64))
+        return out
 
     def _rerank(self, head: MultimodalSparseHash, ids: np.ndarray, cand: np.ndarray, rank: np.ndarray,
                 boost: np.ndarray, acts: list[np.ndarray], k: int) -> list[int]:
-        """The k best candidates: a person's tag first, then distance, then the activations' L1
-        distance among everything up to the k-th distance (ties included)."""
+        """The k best candidates: a person's tag first, then an automatic tag, then distance, then
+        the activations' L1 distance among everything up to the k-th distance (ties included)."""
         order = cand[np.lexsort((rank[cand], -boost[cand]))]
         cut = order[: k + MAX_RERANK] if len(order) > k else order
         kth = rank[order[min(k, len(order)) - 1]]
@@ -242,7 +256,7 @@ class TagService:
         base = load_head(base_info.path, base_info.sha256)
         if not isinstance(base, MultimodalSparseHash):
             raise HashLensError(f"{base_info.path.name} is not a multimodal tag model; reinstall HashLens")
-        words = word_vectors(Path(self.config.cache_dir), progress, cancel)
+        words = word_vectors(Path(self.config.shared_cache_dir), progress, cancel)
         params = TrainParams(steps=steps)  # bits and blocks come from the base model
         head = learn_from_tags(base, feats, fc, photo_tags, tag_emb, params, progress, cancel, words=words)
         out_dir = Path(self.config.home) / "models"

@@ -7,6 +7,13 @@ Source of the lemmas: timm's `timm/data/_info/imagenet_synset_to_lemma.txt` and
 licence allows redistribution). Run once by hand:
 
     python resources/tags/build_vocab.py LEMMA_FILE SYNSETS_FILE
+    python resources/tags/build_vocab.py --hierarchy /usr/share/wordnet   # Debian wordnet-base
+
+The second writes imagenet_hierarchy.json: every WordNet 3.0 noun synset above the 1000 classes
+(hypernyms and instance hypernyms, up to "entity") with its lemmas and parents, and which of
+them are everyday words a person would type or accept as a tag ("dog", "bird", "flower", not
+"canine", "placental" or "artifact"). Nothing reads WordNet at run time; the JSON is derived
+data (WordNet's licence allows redistribution).
 
 The class order is the sorted synset order, the same as the backbone's 1000 outputs.
 """
@@ -97,6 +104,76 @@ NAMES: dict[str, list[str]] = {
 }
 
 
+# WordNet words too abstract, too technical or too ambiguous to be a photo's tag; everyday is the
+# rest of the ancestors whose first lemma is one plain lower-case word of the text model's own
+# vocabulary (its tokenizer's whole words, `everyday_words`), a proxy for common usage.
+NOT_EVERYDAY = set("""
+entity object whole artifact organism device container covering commodity structure matter equipment
+implement instrument substance solid produce craft mechanism restraint establishment obstruction
+abstraction piece part housing relation agent system support ware article course ingredient weight
+framework control communication attachment connection point location area surface shape attribute
+medium product creation work material tissue feed signal sign design display accessory apparatus kit
+rig top peripheral brass blind racer pointer upright measure turner runner post bar rail monitor seal
+dressing spring litter circle disk plate pin board landing case press magazine platform gear game
+punch staff lock shield sheet cap shade key lever web fare dip light fluid liquid sphere barrier
+institution publication associate peer participant contestant diver explorer player kernel grain
+vessel stick fabric cutter filter timer screen tank reservoir drug makeup cosmetic opener trap
+decoration column wrapping sheath brace emblem canopy basin wheel agent roof relation restraint
+mollusk gastropod primate placental vertebrate chordate carnivore canine feline ungulate ligament
+excavation disguise ride brake clip rod rack powder can plant pool pump package workplace residence
+shelter mat lens linen bin fan
+""".split())
+
+
+def read_wordnet(folder: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """WordNet 3.0 noun synsets from data.noun: (wnid -> lemmas, wnid -> hypernym wnids)."""
+    lemmas: dict[str, list[str]] = {}
+    parents: dict[str, list[str]] = {}
+    for line in open(folder / "data.noun", encoding="latin-1"):
+        if line.startswith(" "):
+            continue  # the licence header
+        f = line.split(" | ")[0].split()
+        n = int(f[3], 16)
+        i = 4 + 2 * n
+        ptrs = [f[j:j + 4] for j in range(i + 1, i + 1 + 4 * int(f[i]), 4)]
+        wnid = "n" + f[0]
+        lemmas[wnid] = [f[4 + 2 * k].replace("_", " ") for k in range(n)]
+        parents[wnid] = ["n" + p[1] for p in ptrs if p[0] in ("@", "@i") and p[2] == "n"]
+    return lemmas, parents
+
+
+def ancestors(wnid: str, parents: dict[str, list[str]]) -> list[str]:
+    out: list[str] = []
+    todo = list(parents[wnid])
+    while todo:
+        a = todo.pop(0)
+        if a not in out:
+            out.append(a)
+            todo += parents[a]
+    return out
+
+
+def build_hierarchy(folder: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from hashcore.models.textenc import everyday_words
+
+    common = set(everyday_words())
+    vocab = json.loads(Path(__file__).with_name("imagenet_vocab.json").read_text(encoding="utf-8"))
+    lemmas, parents = read_wordnet(folder)
+    keep: dict[str, None] = {}
+    for c in vocab["classes"]:
+        keep[c["wnid"]] = None
+        keep.update(dict.fromkeys(ancestors(c["wnid"], parents)))
+    classes = {c["wnid"] for c in vocab["classes"]}
+    synsets = {w: {"lemmas": lemmas[w], "parents": parents[w]} for w in keep}
+    everyday = sorted(w for w in keep if w not in classes and lemmas[w][0] in common
+                      and lemmas[w][0] not in NOT_EVERYDAY)
+    out = Path(__file__).with_name("imagenet_hierarchy.json")
+    out.write_text(json.dumps({"source": "WordNet 3.0 noun hypernyms of the ImageNet-1k synsets (Debian "
+                               "wordnet-base); see build_vocab.py", "synsets": synsets, "everyday": everyday},
+                              indent=0, ensure_ascii=False) + "\n")
+
+
 def main(lemma_file: str, synsets_file: str) -> None:
     lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(lemma_file, encoding="utf-8"))
     wnids = [w.strip() for w in open(synsets_file, encoding="utf-8") if w.strip()]
@@ -120,4 +197,7 @@ def main(lemma_file: str, synsets_file: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "--hierarchy":
+        build_hierarchy(Path(sys.argv[2]))
+    else:
+        main(sys.argv[1], sys.argv[2])

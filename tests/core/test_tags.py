@@ -143,11 +143,13 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
         assert info["tags"] == ["heirloom"] and (home / "models" / "multimodal-user.npz").is_file()
         assert other.tag_model().params["user_tags"] == ["heirloom"]
         assert set(h.id for h in other.find_tag(["heirloom"], k=3)) == set(ids)
-        # words nobody typed, near the new tag in meaning, find the same photos ("heritage"
-        # does so only thanks to the everyday words learned with the tag)
-        for word in ("inheritance", "heritage"):
+        # a word nobody typed, near the new tag in meaning, finds the same photos (only thanks to
+        # the everyday words learned with the tag). "heritage" no longer does: since the tag
+        # model knows WordNet's words above the classes (issue 15), its nearest word is
+        # "monument" (MiniLM cosine 0.59), not "heirloom" (0.34)
+        for word in ("inheritance",):
             assert set(h.id for h in other.find_tag([word], k=3)) == set(ids), word
-        assert list((home / "cache").glob("word-vectors-*.npy"))
+        assert list(other.config.shared_cache_dir.glob("word-vectors-*.npy"))  # made once per user
         with pytest.raises(HashLensError, match="3 or more"):
             other.store.remove_tags(ids, ["heirloom"])
             other.learn_tags(min_photos=3, steps=5)
@@ -316,8 +318,9 @@ def test_a_malformed_sidecar_adds_nothing_and_breaks_nothing(tmp_path, content):
 
 def test_cli_auto_tag_keywords_imports_sidecar_keywords_and_a_later_sidecar_edit(tmp_path):
     import json
-    import subprocess
-    import sys
+
+    from tests.e2e.cli import Result
+    from tests.e2e.cli import hashcore as run_cli
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -327,11 +330,8 @@ def test_cli_auto_tag_keywords_imports_sidecar_keywords_and_a_later_sidecar_edit
     (photos / "chelsea-cat.xmp").write_bytes(sidecar_xml(["Anna"], ["People|Family|Anna"]))
     db = tmp_path / "library.db"
 
-    def hashcore(*args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "hashcore.cli", "--db", str(db), *args],
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr
-        return proc
+    def hashcore(*args: str) -> Result:
+        return run_cli(*args, db=db)
 
     hashcore("index", str(photos))
     assert json.loads(hashcore("auto-tag", "--keywords", "--json").stdout)["file"] == 2
