@@ -90,7 +90,8 @@ def cmd_search(args: argparse.Namespace) -> int:
             hits = lib.search_id(args.id, args.k, args.radius)
         else:
             hits = lib.search_file(args.image, args.k, args.radius)
-    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}" for h in hits)
+    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}{'  (copy)' if h.copy else ''}"
+                     for h in hits)
     _out(args, [h.as_json() for h in hits], text or "no matches")
     return 0
 
@@ -101,6 +102,11 @@ def cmd_dups(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         groups = lib.duplicates(args.radius, args.min_similarity, similar=args.similar)
         plans = lib.plan_removals(groups, args.keep, args.prefer)
+        unhashed = lib.dedupe.missing_dct()
+    if unhashed:
+        sys.stderr.write(f"hashcore: {unhashed} photos were indexed before HashLens kept their DCT hash, so some of "
+                         "their copies may be missed; run `hashcore index` on their folders once (it reads them "
+                         "again, without recomputing their features)\n")
     text, data = [], []
     for n, (g, plan) in enumerate(zip(groups, plans, strict=True), 1):
         text.append(f"group {n} ({g.kind}, score {g.score:.3f}, {len(g.paths)} photos, "
@@ -118,7 +124,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
         s["roots"] = lib.store.roots()
         s["database"] = lib.store.path
         s["model"] = lib.encoder.name
+        s["copy_model"] = lib.copy.name if lib.copy is not None else None
     text = [f"database: {s['database']}", f"model: {s['model']}",
+            f"copy model: {s['copy_model'] or 'none (duplicates from the model above)'}",
             f"photos: {s['photos']} (missing {s['missing']}, trashed {s['trashed']}, errors {s['errors']})",
             f"tags: {s['tags']}"]
     text += [f"  {r['path']}: {r['indexed']} photos, {r['missing']} missing, {r['errors']} errors, "
@@ -292,8 +300,11 @@ def _train_library(args: argparse.Namespace, adapt: Any) -> int:
                         progress=Bar("learning", sys.stderr.isatty() and not args.json))
     with _library(args) as lib:  # reopened: the adapted head is now the library's default
         recoded = lib.recode()  # every code, not only missing ones: none may be left from an older head
-    _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": n, "recoded": recoded},
-         f"adapted {info.name} to this library's {n} photos; recomputed {recoded} codes from stored features")
+        copy_model = lib.copy.name if lib.copy is not None else None
+    _out(args, {"name": info.name, "path": str(info.path), "sha256": info.sha256, "samples": n, "recoded": recoded,
+                "copy_model": copy_model},
+         f"adapted {info.name} to this library's {n} photos; recomputed {recoded} codes from stored features"
+         + (f"; copy head in use: {copy_model}" if copy_model else ""))
     return 0
 
 
@@ -324,15 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = cmd("index", cmd_index, "index (or re-index) photo folders")
     sp.add_argument("dirs", nargs="+", help="folders to index")
-    sp = cmd("search", cmd_search, "find photos similar to an image file or an indexed photo")
+    sp = cmd("search", cmd_search, "find photos similar to an image file or an indexed photo (its copies first, "
+             "marked as copies, where a copy-detection head is in use)")
     sp.add_argument("image", nargs="?", help="an image file (indexed or not)")
     sp.add_argument("--id", type=int, help="an indexed photo's id instead of a file")
     sp.add_argument("-k", type=int, default=20, help="number of results (default 20)")
     sp.add_argument("--radius", type=int, help="only results within this Hamming distance")
     sp = cmd("dups", cmd_dups, "list groups of exact and near-duplicate photos (and similar shots with --similar)")
-    sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default by code length)")
-    sp.add_argument("--min-similarity", type=float, default=DEFAULT_MIN_COSINE,
-                    help=f"feature cosine a pair must reach to count (default {DEFAULT_MIN_COSINE})")
+    sp.add_argument("--radius", type=int, help="Hamming radius for near-duplicates (default: the copy head's "
+                    "operating point; without a copy head, by code length)")
+    sp.add_argument("--min-similarity", type=float,
+                    help="cosine a pair must reach to count (default: the copy head's operating point, on its "
+                         f"embedding; without a copy head {DEFAULT_MIN_COSINE}, on the backbone features)")
     sp.add_argument("--keep", choices=RULES, default=DEFAULT_RULE,
                     help="which copy of each group to keep (default best: the original, not an upscaled, "
                          "re-compressed or EXIF-stripped copy); the others are listed under 'remove'")

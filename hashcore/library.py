@@ -26,7 +26,7 @@ from hashcore.cleanup.trash import TrashResult, TrashService
 from hashcore.config import Config
 from hashcore.ingest.indexer import IndexReport, Progress
 from hashcore.ingest.service import IndexingService
-from hashcore.models.manifest import Encoder, library_head_info
+from hashcore.models.manifest import CopyEncoder, Encoder, library_copy_info, library_head_info
 from hashcore.search.dups import Group
 from hashcore.search.hits import Hit
 from hashcore.search.scan import CodeIndex
@@ -49,8 +49,16 @@ class Library:
         self.indexing = IndexingService(self.store, self.encoder)
         self.indexer = self.indexing.indexer
         self.model_id = self.indexing.model_id
-        self.similar = SimilarService(self.store, self.model_id, self.encoder.bits, self.indexing.query_for_file)
-        self.dedupe = DuplicateService(self.store, self.model_id, self.encoder.bits)
+        # the second code per photo (issue 14): the copy-detection head, where one is shipped or adapted
+        copy_info = library_copy_info(self.config)
+        self.copy = CopyEncoder(copy_info) if copy_info is not None else None
+        self.indexer.use_copy_head(self.copy)
+        self.copy_model_id = self.indexer.copy_model_id
+        self.similar = SimilarService(self.store, self.model_id, self.encoder.bits, self.indexing.query_for_file,
+                                      self.copy, self.copy_model_id, self.indexer.refresh_copy_codes,
+                                      self.indexer.dct_model_id)
+        self.dedupe = DuplicateService(self.store, self.model_id, self.encoder.bits, self.copy, self.copy_model_id,
+                                       self.indexer.refresh_copy_codes, self.indexer.dct_model_id)
         self.trashcan = TrashService(self.store)
         self.tagging = TagService(self.store, self.config, lambda path: self.indexing.query_for_file(path)[1])
         self.trashcan.reconcile()
@@ -77,8 +85,10 @@ class Library:
         return self.indexing.indexed_since(t)
 
     def recode(self, progress: Progress | None = None, chunk: int = 4096) -> int:
-        """Recompute every photo's code under this library's head from the stored features."""
+        """Recompute every photo's code under this library's head from the stored features, and
+        its copy code under the copy head (if any). Returns the photos recoded."""
         done = self.indexing.recode(progress, chunk)
+        self.indexer.recode_copies(progress, chunk)
         self.invalidate()
         return done
 
@@ -112,11 +122,17 @@ class Library:
         return self.similar.search_id(image_id, k, radius)
 
     # -- duplicates --------------------------------------------------------------------------
-    def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,
+    def duplicates(self, radius: int | None = None, min_cosine: float | None = None,
                    include_dismissed: bool = False, similar: bool = False) -> list[Group]:
         """Copy groups ("exact", "near"), in which every two photos are copies of each other;
-        with `similar`, also groups of similar shots ("similar"), never planned for removal."""
+        with `similar`, also groups of similar shots ("similar"), never planned for removal.
+        radius and min_cosine set the copy level; None: `duplicate_defaults()`."""
         return self.dedupe.duplicates(radius, min_cosine, include_dismissed, similar)
+
+    def duplicate_defaults(self) -> tuple[int, float]:
+        """(radius, min_cosine) of the copy level: the copy head's operating point (its code and
+        embedding), or the semantic code's defaults (DEFAULT_DUP_RADIUS, DEFAULT_MIN_COSINE) without one."""
+        return self.dedupe.defaults()
 
     def dismiss(self, image_ids: list[int]) -> None:
         """Remember that these photos are not duplicates of each other."""

@@ -5,17 +5,27 @@ within a Hamming radius, hashcore/search/dups.py) confirmed by their float featu
 where every two photos are copies of each other. On request, similar shots too (bursts, one scene
 shot twice): a looser check, groups of their own, never marked for removal. Groups a person
 dismissed ("not duplicates") stay hidden until a new photo joins them.
+
+Where the library has a copy-detection head (issue 14: a second code per photo, trained so that
+edits of one photo land close and different photos apart), near copies come from its codes within
+the head's operating-point radius, verified by its embedding's cosine (computed from the stored
+backbone features), and those are the defaults; similar shots keep using the semantic code and
+the backbone features. Without one, both levels use the semantic code, as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
 from hashcore.search import dups as dupmod
 from hashcore.store.db import Store
+
+if TYPE_CHECKING:
+    from hashcore.models.manifest import CopyEncoder
 
 DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
 DEFAULT_MIN_COSINE = 0.80
@@ -37,28 +47,88 @@ def similar_check(bits: int, radius: int, min_cosine: float) -> dupmod.Check:
 
 
 class DuplicateService:
-    def __init__(self, store: Store, model_id: int, bits: int) -> None:
+    def __init__(self, store: Store, model_id: int, bits: int, copy: CopyEncoder | None = None,
+                 copy_model_id: int | None = None, refresh_copy_codes: Callable[[], int] | None = None,
+                 dct_model_id: int | None = None) -> None:
+        """copy, copy_model_id: the library's copy-detection head and its model row, if it has one;
+        refresh_copy_codes computes the copy codes photos lack (a library made before the head);
+        dct_model_id: the model row of the photos' DCT hashes, where the head uses them."""
         self.store, self.model_id, self.bits = store, model_id, bits
+        self.copy, self.copy_model_id, self.refresh_copy_codes = copy, copy_model_id, refresh_copy_codes
+        self.dct_model_id = dct_model_id
 
-    def duplicates(self, radius: int | None = None, min_cosine: float = DEFAULT_MIN_COSINE,
-                   include_dismissed: bool = False, similar: bool = False) -> list[dupmod.Group]:
-        """Exact and near copies ("exact", "near"); with `similar`, also similar shots ("similar")."""
-        radius = DEFAULT_DUP_RADIUS.get(self.bits, 6) if radius is None else radius
-        shots = similar_check(self.bits, radius, min_cosine) if similar else None
-        rows = {r["id"]: r for r in self.store.images()}
-        ids, codes = self.store.codes(self.model_id)
+    def defaults(self) -> tuple[int, float]:
+        """(radius, min_cosine) of the copy level when none is given: the copy head's operating
+        point, or the semantic code's defaults where there is no copy head."""
+        if self.copy is not None:
+            return self.copy.operating_point
+        return DEFAULT_DUP_RADIUS.get(self.bits, 6), DEFAULT_MIN_COSINE
 
+    def _features_of(self, ids: np.ndarray,
+                     embed: Callable[[np.ndarray], np.ndarray] | None = None) -> Callable[[np.ndarray], np.ndarray]:
         def features_of(rows: np.ndarray) -> np.ndarray:
             """Features of the photos in candidate pairs only (bounded memory at 1M photos)."""
             fids, feats = self.store.features(ids[rows])
             out = np.full((len(rows), feats.shape[1] if len(feats) else 1), np.nan, np.float32)
             out[np.searchsorted(ids[rows], fids)] = feats
-            return out
+            return out if embed is None else embed(out)
 
+        return features_of
+
+    def _near(self, radius: int, min_cosine: float, similar: bool) -> list[dupmod.Group]:
+        """Near copies, and similar shots when asked."""
+        ids, codes = self.store.codes(self.model_id)
+        if self.copy is None or self.copy_model_id is None:
+            shots = similar_check(self.bits, radius, min_cosine) if similar else None
+            return dupmod.near_groups(ids, codes, self._features_of(ids), self.bits, radius, min_cosine, shots)
+        if self.refresh_copy_codes is not None:
+            self.refresh_copy_codes()
+        cids, ccodes = self.store.codes(self.copy_model_id)
+        near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
+                                  radius, min_cosine, second=self._dct(cids, min_cosine))
+        if not similar:
+            return near
+        check = dupmod.Check(round(SIMILAR_RADIUS_64 * self.bits / 64), SIMILAR_MIN_COSINE)
+        return near + dupmod.similar_groups(ids, codes, self._features_of(ids), self.bits, check, near)
+
+    def _dct(self, ids: np.ndarray, min_cosine: float) -> dupmod.SecondCode | None:
+        """The photos' DCT hashes aligned with `ids`, as the copy level's second test (the copy
+        head's dct_radius and dct_min_cosine), where the head has one. A copy level stricter than
+        the head's (min_cosine) moves the second test's cosine the same share of the way to 1: at
+        0.999 against the head's 0.92, a DCT-close pair needs 0.994, not 0.50. A looser one leaves
+        it as the head has it."""
+        point = None if self.copy is None else self.copy.dct_point
+        if point is None or self.dct_model_id is None or self.copy is None:
+            return None
+        head_cosine = self.copy.operating_point[1]
+        share = (1.0 - min_cosine) / (1.0 - head_cosine) if head_cosine < 1.0 else 1.0
+        point = (point[0], min(1.0, max(point[1], 1.0 - (1.0 - point[1]) * share)))
+        dids, dcodes = self.store.codes(self.dct_model_id)
+        at = np.searchsorted(dids, ids)
+        known = (at < len(dids)) & (dids[np.minimum(at, len(dids) - 1)] == ids) if len(dids) else np.zeros(len(ids), bool)
+        codes = np.zeros((len(ids), 1), np.uint64)
+        codes[known] = dcodes[at[known]]
+        return dupmod.SecondCode(codes, known, 64, dupmod.Check(*point))
+
+    def missing_dct(self) -> int:
+        """Photos without a DCT hash while the copy head uses one (indexed before it was kept:
+        the next `index` or rescan reads them again, reusing their features)."""
+        if self.dct_model_id is None:
+            return 0
+        return len(self.store.ids_without_code(self.dct_model_id))
+
+    def duplicates(self, radius: int | None = None, min_cosine: float | None = None,
+                   include_dismissed: bool = False, similar: bool = False) -> list[dupmod.Group]:
+        """Exact and near copies ("exact", "near"); with `similar`, also similar shots ("similar").
+        radius and min_cosine apply to the copy level; None: `defaults()`."""
+        default_radius, default_cosine = self.defaults()
+        radius = default_radius if radius is None else radius
+        min_cosine = default_cosine if min_cosine is None else min_cosine
+        rows = {r["id"]: r for r in self.store.images()}
         groups = dupmod.exact_groups(list(rows.values()))
         exact_sets = [set(g.image_ids) for g in groups]
         dismissed = self.store.decisions() if not include_dismissed else []
-        for g in dupmod.near_groups(ids, codes, features_of, self.bits, radius, min_cosine, shots):
+        for g in self._near(radius, min_cosine, similar):
             members = set(g.image_ids)
             if any(members <= s for s in exact_sets):
                 continue  # only byte-identical copies: already an exact group

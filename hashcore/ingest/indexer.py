@@ -24,7 +24,15 @@ import numpy as np
 
 from hashcore.errors import Cancelled, DecodeError, HashLensError
 from hashcore.ingest.decode import Photo, decode_file, is_photo_name
-from hashcore.models.manifest import Encoder
+from hashcore.models.manifest import (
+    DCT_BITS,
+    DCT_METHOD,
+    DCT_NAME,
+    CopyEncoder,
+    Encoder,
+    dct_codes,
+    dct_version,
+)
 from hashcore.store.db import Store
 
 Progress = Callable[[int, int, str], None]
@@ -108,18 +116,36 @@ class Indexer:
     """Index folders into a store with an encoder. `run` is a plain function: progress via a
     callback, cancellation via a callable, so a GUI worker or the CLI can drive it."""
 
-    def __init__(self, store: Store, encoder: Encoder, batch_size: int | None = None, workers: int = 2) -> None:
+    def __init__(self, store: Store, encoder: Encoder, batch_size: int | None = None, workers: int = 2,
+                 copy: CopyEncoder | None = None) -> None:
         self.store = store
         self.encoder = encoder
         self.batch_size = batch_size or batch_size_setting()
         self.workers = workers
         self.model_id = store.ensure_model(encoder.name, encoder.info.method, encoder.bits,
                                            encoder.info.sha256)
+        self.copy: CopyEncoder | None = None
+        self.copy_model_id: int | None = None
+        self.dct_model_id: int | None = None
+        self._needs_dct: set[int] = set()
+        self.use_copy_head(copy)
+
+    def use_copy_head(self, copy: CopyEncoder | None) -> None:
+        """Also give every photo a copy code (the second code, for duplicates), computed from the
+        same backbone features as its semantic code: no second pass over the photo; and, where
+        the head was tuned with one, the DCT hash of the decoded photo (its second signal)."""
+        self.copy = copy
+        self.copy_model_id = None if copy is None else self.store.ensure_model(
+            copy.name, copy.info.method, copy.bits, copy.info.sha256, role="copy")
+        self.dct_model_id = None if copy is None or copy.dct_point is None else self.store.ensure_model(
+            DCT_NAME, DCT_METHOD, DCT_BITS, dct_version(), role="dct")
 
     def run(self, roots: list[str | Path], progress: Progress | None = None,
             cancel: Callable[[], bool] | None = None) -> IndexReport:
         t0 = time.perf_counter()
         report = IndexReport()
+        # photos indexed before the DCT hash was kept: read again (their features are reused)
+        self._needs_dct = set() if self.dct_model_id is None else set(self.store.ids_without_code(self.dct_model_id))
         todo: list[_Work] = []
         unseen: dict[int, str] = {}
         scanned_roots: list[int] = []
@@ -174,7 +200,8 @@ class Indexer:
         for path, st in listed:
             seen.add(path)
             row = known.get(path)
-            if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime and row["status"] == "ok":
+            if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime and row["status"] == "ok" \
+                    and row["id"] not in self._needs_dct:
                 report.skipped += 1
                 continue
             todo.append(_Work(path, root_id, st.st_size, st.st_mtime))
@@ -241,6 +268,7 @@ class Indexer:
         need = [(w, p) for w, p in fresh if reuse[w.path] is None]
         feats, probs = self.encoder.embed([p.image for _, p in need])
         computed = {w.path: (feats[i], probs[i]) for i, (w, _) in enumerate(need)}
+        dcts = dct_codes([p.image for _, p in fresh]) if self.dct_model_id is not None else None
         now = time.time()
         with self.store.transaction() as c:
             for image_id, w in moves:
@@ -262,7 +290,12 @@ class Indexer:
                 ids.append(image_id)
                 rows.append(np.asarray(f, np.float32))
             if ids:
-                self.store.put_codes(c, self.model_id, ids, self.encoder.codes(np.stack(rows)))
+                feats = np.stack(rows)
+                self.store.put_codes(c, self.model_id, ids, self.encoder.codes(feats))
+                if self.copy is not None and self.copy_model_id is not None:
+                    self.store.put_codes(c, self.copy_model_id, ids, self.copy.codes(feats))
+                if dcts is not None and self.dct_model_id is not None:
+                    self.store.put_codes(c, self.dct_model_id, ids, dcts)
         report.indexed += len(fresh)
         report.moved += len(moves)
 
@@ -290,11 +323,38 @@ class Indexer:
         return None
 
     def refresh_codes(self) -> int:
-        """Compute codes for this model from stored features (after a model change); no decoding."""
-        missing = self.store.ids_without_code(self.model_id)
-        if not missing:
+        """Compute codes for this model from stored features (after a model change); no decoding.
+        Copy codes too, where a copy head is in use (a library made before there was one)."""
+        done = self._fill(self.model_id, self.encoder.codes)
+        return done + self.refresh_copy_codes()
+
+    def refresh_copy_codes(self) -> int:
+        """Copy codes for the photos that have none yet, from their stored features."""
+        if self.copy is None or self.copy_model_id is None:
             return 0
-        ids, feats = self.store.features(missing)
-        with self.store.transaction() as c:
-            self.store.put_codes(c, self.model_id, ids, self.encoder.codes(feats))
-        return len(ids)
+        return self._fill(self.copy_model_id, self.copy.codes)
+
+    def _fill(self, model_id: int, codes: Callable[[np.ndarray], np.ndarray], chunk: int = 4096) -> int:
+        missing = self.store.ids_without_code(model_id)
+        for start in range(0, len(missing), chunk):
+            ids, feats = self.store.features(missing[start:start + chunk])
+            with self.store.transaction() as c:
+                self.store.put_codes(c, model_id, ids, codes(feats))
+        return len(missing)
+
+    def recode_copies(self, progress: Progress | None = None, chunk: int = 4096) -> int:
+        """Recompute every photo's copy code from the stored features (after the copy head
+        changed), like IndexingService.recode does for the semantic code."""
+        if self.copy is None or self.copy_model_id is None:
+            return 0
+        ids = [r["id"] for r in self.store.images()]
+        done = 0
+        for start in range(0, len(ids), chunk):
+            got, feats = self.store.features(ids[start:start + chunk])
+            if len(got):
+                with self.store.transaction() as c:
+                    self.store.put_codes(c, self.copy_model_id, got, self.copy.codes(feats))
+            done += len(got)
+            if progress is not None:
+                progress(min(start + chunk, len(ids)), len(ids), "")
+        return done

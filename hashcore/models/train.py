@@ -1,6 +1,8 @@
 """Training a hashing head: from augmented real photos, from a feature file, or from a
 library's own photos (up to LIBRARY_MAX_PHOTOS of them read again for augmented views; the codes
-of every photo are then recomputed from the features already stored, none decoded again)."""
+of every photo are then recomputed from the features already stored, none decoded again).
+Adapting to a library also adapts its copy-detection head, if it has one, on the same views with
+the head's own objective (which photo each view shows is the label)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from hashcore.errors import Cancelled, DecodeError, HashLensError
 from hashcore.ingest.decode import decode_file, is_photo_name
 from hashcore.models.augment import random_variant, random_views
 from hashcore.models.backbone import Backbone
-from hashcore.models.manifest import HeadInfo, record_head
+from hashcore.models.manifest import HeadInfo, record_copy_head, record_head
 from hashcore.models.methods import HashHead
 from hashcore.models.methods.base import _REGISTRY
 
@@ -50,8 +52,17 @@ def augmented_features(files: list[Path], backbone: Backbone, views: int, varian
                        cancel: Callable[[], bool] | None = None) -> np.ndarray:
     """Backbone features of each photo, its random views, and near-duplicate variants of them.
     `cancel` is checked between photos (raises Cancelled): nothing is written before the end."""
+    return augmented_views(files, backbone, views, variants, seed, progress, cancel)[0]
+
+
+def augmented_views(files: list[Path], backbone: Backbone, views: int, variants: int, seed: int = 0,
+                    progress: Progress | None = None,
+                    cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`augmented_features`, and for each row which photo (0, 1, ... in the order read) it shows:
+    the label a copy-detection head learns from."""
     rng = random.Random(seed)
-    feats = []
+    feats: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
     for n, path in enumerate(files):
         if cancel is not None and cancel():
             raise Cancelled("training cancelled; nothing was changed")
@@ -61,11 +72,12 @@ def augmented_features(files: list[Path], backbone: Backbone, views: int, varian
             continue
         batch = [img] + [random_variant(img, rng) for _ in range(variants)] + random_views(img, views, rng)
         feats.append(backbone.embed_images(batch)[0])
+        labels.append(np.full(len(feats[-1]), len(labels), np.int64))
         if progress:
             progress(n + 1, len(files), str(path))
     if not feats:
         raise HashLensError("no readable training photos")
-    return np.concatenate(feats)
+    return np.concatenate(feats), np.concatenate(labels)
 
 
 def fit_and_save(head: HashHead, x: np.ndarray, y: np.ndarray | None, out_dir: Path, name: str,
@@ -88,6 +100,10 @@ def adapt_to_library(lib: Library, method: str = "itq", seed: int = 0, views: in
     variants of each (so copies of a photo stay close): (1 + views + variants) samples per photo.
     It becomes this library's default; the caller then recomputes the codes from the stored
     features, without decoding any photo again. Returns (info, samples).
+    Where the library has a copy-detection head, a copy head is fitted on the same rows too, with
+    its own objective (rows of one photo are copies of each other, rows of others are not) and
+    the shipped head's settings and operating point; it needs two or more rows per photo (views
+    or variants), else the copy head is left as it was.
     A cancel (between photos) raises Cancelled before anything is written."""
     rows = lib.store.images()
     bits = lib.encoder.bits
@@ -96,10 +112,31 @@ def adapt_to_library(lib: Library, method: str = "itq", seed: int = 0, views: in
                             "before adapting")
     rng = random.Random(seed)
     chosen = sorted(rng.sample(rows, min(max_photos, len(rows))), key=lambda r: r["path"])
-    x = augmented_features([Path(r["path"]) for r in chosen], lib.encoder.backbone, views, variants, seed, progress,
+    x, y = augmented_views([Path(r["path"]) for r in chosen], lib.encoder.backbone, views, variants, seed, progress,
                            cancel)
     if len(x) < bits:
         raise HashLensError(f"only {len(x)} training vectors could be made; {bits} are needed")
+    out_dir = Path(lib.config.home) / "models"
+    copy_head = _adapted_copy_head(lib, x, y, seed, progress) if views + variants > 0 else None
     head = make_head(method, bits, seed=seed)
-    name = f"{method}-{bits}-library"
-    return fit_and_save(head, x, None, Path(lib.config.home) / "models", name, True), len(x)
+    info = fit_and_save(head, x, None, out_dir, f"{method}-{bits}-library", True)
+    if copy_head is not None:
+        path = out_dir / f"copy-{copy_head.bits}-library.npz"
+        sha = copy_head.save(path)
+        record_copy_head(HeadInfo(path.stem, path, copy_head.method, copy_head.bits, sha), out_dir)
+    return info, len(x)
+
+
+def _adapted_copy_head(lib: Library, x: np.ndarray, y: np.ndarray, seed: int,
+                       progress: Progress | None) -> HashHead | None:
+    """The library's copy head fitted again on its own photos' views (None without a copy head):
+    the same method, settings and code length as the head in use, and its operating point."""
+    if lib.copy is None:
+        return None
+    current = lib.copy.head
+    params = {k: v for k, v in current.params.items() if k != "operating_point"}
+    head = make_head(current.method, current.bits, **{**params, "seed": seed})
+    lib.copy.operating_point  # noqa: B018  (raises ModelError for a head without one, before fitting)
+    head.fit(x, y, progress=progress)
+    head.params["operating_point"] = dict(current.params["operating_point"])  # with its DCT test, if any
+    return head

@@ -17,6 +17,9 @@ pair; a photo that fits no group with its partners is left out (it comes back as
 The second level, similar shots (bursts, one scene shot twice), uses a looser check (a larger
 radius, a lower cosine) on the pairs that are not already inside one copy group, grouped by the
 same rule. Such groups are offered apart and never marked for removal (hashcore/cleanup).
+Where copies come from a copy-detection head's own code and embedding (a second code per photo),
+`similar_groups` finds the similar shots over the semantic code and backbone features instead,
+leaving out pairs already inside one copy group the same way.
 
 Work bound: a component whose verified pairs already join every two members (the common case)
 is a group at once. Elsewhere each admission test costs one dot product per member, a group stops
@@ -47,6 +50,18 @@ class Check:
 
     radius: int
     min_cosine: float
+
+
+@dataclass(frozen=True)
+class SecondCode:
+    """A second signal for the copy level (the DCT hash beside a copy head's code): `codes` (N,
+    words) aligned with the photos, `known` (N,) which photos have one. A pair whose second codes
+    are within `check.radius` is also a copy when its feature cosine reaches `check.min_cosine`."""
+
+    codes: np.ndarray
+    known: np.ndarray
+    bits: int
+    check: Check
 
 
 @dataclass
@@ -128,7 +143,8 @@ class _Candidates:
     CHUNK = 8192  # pairs per cosine batch: two (CHUNK, D) gathers at a time, not (pairs, D)
 
     def __init__(self, ids: np.ndarray, codes: np.ndarray,
-                 features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None, pairs: np.ndarray) -> None:
+                 features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None, pairs: np.ndarray,
+                 second: SecondCode | None = None) -> None:
         self.rows = np.unique(pairs)
         self.ids = np.asarray(ids)[self.rows]
         self.codes = codes[self.rows]
@@ -150,25 +166,42 @@ class _Candidates:
             at = both[k:k + self.CHUNK]
             self.cos[at] = np.einsum("ij,ij->i", self.unit[a[at]], self.unit[b[at]])
         self.all_known = bool(self.known.all())
+        self.second = second
+        if second is not None:
+            self.codes2 = np.asarray(second.codes)[self.rows]
+            self.known2 = np.asarray(second.known, bool)[self.rows]
+            both2 = self.known2[a] & self.known2[b]
+            d2 = np.bitwise_count(np.bitwise_xor(self.codes2[a], self.codes2[b])).sum(axis=1)
+            self.dist2 = np.where(both2, d2, second.bits + 1)
 
-    def passing(self, check: Check, bits: int) -> tuple[np.ndarray, np.ndarray]:
-        """(mask of the pairs that pass `check`, their similarity: cosine, or 1 - d / bits where a
-        feature is missing)."""
+    def passing(self, check: Check, bits: int, second: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(mask of the pairs that pass `check`, or with `second` the second code's test too; their
+        similarity: cosine, or 1 - d / bits where a feature is missing)."""
         known = ~np.isnan(self.cos)
-        ok = (self.dist <= check.radius) & (~known | (np.where(known, self.cos, 0.0) >= check.min_cosine))
+        cos = np.where(known, self.cos, 0.0)
+        ok = (self.dist <= check.radius) & (~known | (cos >= check.min_cosine))
+        if second and self.second is not None:
+            ok |= known & (self.dist2 <= self.second.check.radius) & (cos >= self.second.check.min_cosine)
         return ok, np.where(known, self.cos, 1.0 - self.dist / bits)
 
-    def fits(self, c: int, members: np.ndarray, check: Check) -> bool:
-        """Does photo c pass `check` against every member? (Called once per candidate member of a
-        group: kept to a few NumPy calls.)"""
-        if self.all_known:
+    def fits(self, c: int, members: np.ndarray, check: Check, second: bool = False) -> bool:
+        """Does photo c pass `check` (or with `second`, the second code's test) against every
+        member? (Called once per candidate member of a group: kept to a few NumPy calls.)"""
+        with_second = second and self.second is not None
+        if self.all_known and not with_second:
             return float((self.unit[members] @ self.unit[c]).min()) >= check.min_cosine
         x = np.bitwise_count(np.bitwise_xor(self.codes[members], self.codes[c]))
         dist = x[:, 0] if x.shape[1] == 1 else x.sum(axis=1)
-        if not self.known[c]:
+        if not self.known[c] and not with_second:
             return int(dist.max()) <= check.radius
         cos = self.unit[members] @ self.unit[c]
-        return bool(np.where(self.known[members], cos >= check.min_cosine, dist <= check.radius).all())
+        known = self.known[members] & self.known[c]
+        ok = np.where(known, cos >= check.min_cosine, dist <= check.radius)
+        if with_second and self.second is not None:
+            d2 = np.bitwise_count(np.bitwise_xor(self.codes2[members], self.codes2[c])).sum(axis=1)
+            close = self.known2[members] & self.known2[c] & (d2 <= self.second.check.radius)
+            ok |= known & close & (cos >= self.second.check.min_cosine)
+        return bool(ok.all())
 
 
 def cliques(n: int, pairs: np.ndarray, sims: np.ndarray, ties: np.ndarray,
@@ -258,33 +291,60 @@ def _score(groups: list[list[int]], n: int, pairs: np.ndarray, sims: np.ndarray)
 
 
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
-                bits: int, radius: int, min_cosine: float, similar: Check | None = None) -> list[Group]:
+                bits: int, radius: int, min_cosine: float, similar: Check | None = None,
+                second: SecondCode | None = None) -> list[Group]:
     """Groups of photos whose codes are within `radius` and whose features agree, none chaining
     (every two members pass that check); with `similar`, also the similar shots: groups under that
     looser check of photos that are not in one copy group, as kind "similar".
 
-    `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
+    `second`: a second code for the copy level (see SecondCode): its pairs are candidates too,
+    and a pair passes either test. `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
     their features (NaN rows for photos without any), so a caller can load features for the
     photos in candidate pairs only (one call, for both levels); None trusts the codes alone. A
     pair with a missing feature is judged on its code distance, scored 1 - d / bits.
     """
     copy = Check(radius, min_cosine)
     reach = max(radius, similar.radius) if similar is not None else radius
-    cand = _Candidates(ids, codes, features, pairs_within(codes, bits, reach))
+    pairs = pairs_within(codes, bits, reach)
+    if second is not None:  # and the pairs the second code brings
+        rows2 = np.flatnonzero(second.known)
+        more = rows2[pairs_within(np.asarray(second.codes)[rows2], second.bits, second.check.radius)]
+        pairs = np.unique(np.vstack([pairs, more]), axis=0) if len(more) else pairs
+    cand = _Candidates(ids, codes, features, pairs, second)
     n = len(cand.rows)
-    ok, sims = cand.passing(copy, bits)
-    found = cliques(n, cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, copy))
+    ok, sims = cand.passing(copy, bits, second=True)
+    found = cliques(n, cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, copy, second=True))
     out = _groups("near", found, _score(found, n, cand.pairs[ok], sims[ok]), cand.ids)
     if similar is None:
         return out
     group_of = np.full(n, -1)
     for k, m in enumerate(found):
         group_of[m] = k
+    return out + _shots(cand, group_of, similar, bits)
+
+
+def similar_groups(ids: np.ndarray, codes: np.ndarray,
+                   features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None, bits: int,
+                   check: Check, copies: list[Group]) -> list[Group]:
+    """Similar shots from another code than the copies' (the semantic code and backbone features,
+    where copies come from a copy-detection head): groups under `check`, none chaining, of photos
+    that are not already in one of the `copies` groups together."""
+    cand = _Candidates(ids, codes, features, pairs_within(codes, bits, check.radius))
+    at = {int(i): k for k, i in enumerate(cand.ids.tolist())}
+    group_of = np.full(len(cand.rows), -1)
+    for k, g in enumerate(copies):
+        group_of[[at[i] for i in g.image_ids if i in at]] = k
+    return _shots(cand, group_of, check, bits)
+
+
+def _shots(cand: _Candidates, group_of: np.ndarray, check: Check, bits: int) -> list[Group]:
+    """Similar-shot groups over the candidate pairs that are not inside one copy group
+    (`group_of`: each candidate photo's copy group, -1 for none)."""
     a, b = cand.pairs[:, 0], cand.pairs[:, 1]
-    ok, sims = cand.passing(similar, bits)
+    ok, sims = cand.passing(check, bits)
     ok &= (group_of[a] != group_of[b]) | (group_of[a] < 0)  # not already copies of each other
-    shots = cliques(n, cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, similar))
-    return out + _groups("similar", shots, _score(shots, n, cand.pairs[ok], sims[ok]), cand.ids)
+    shots = cliques(len(cand.rows), cand.pairs[ok], sims[ok], cand.ids, lambda c, m: cand.fits(c, m, check))
+    return _groups("similar", shots, _score(shots, len(cand.rows), cand.pairs[ok], sims[ok]), cand.ids)
 
 
 def _groups(kind: str, members: list[list[int]], scores: list[float], ids: np.ndarray) -> list[Group]:

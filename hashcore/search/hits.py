@@ -9,12 +9,17 @@ from typing import Any
 @dataclass(frozen=True)
 class Hit:
     """One photo found: its id and path, its Hamming distance to the query, and whether its code
-    equals the query's exactly (tag search: whether a person gave it the very tag)."""
+    equals the query's exactly (tag search: whether a person gave it the very tag); `copy`: a copy
+    of the query photo (an edit of it, found by the copy-detection head), listed first."""
 
     id: int
     path: str
     distance: int
     exact_code: bool
+    copy: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "path": self.path, "distance": self.distance}
+        out: dict[str, Any] = {"id": self.id, "path": self.path, "distance": self.distance}
+        if self.copy:
+            out["copy"] = True
+        return out

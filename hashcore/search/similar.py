@@ -5,12 +5,20 @@ Library of the process that opens the same file shares it) and rebuilt only when
 changed. Radius 0 is answered by the SQLite bucket table; a small radius by the multi-index hash
 once it pays (CodeIndex.ball_backend); the k nearest by a popcount scan. Hits are then ordered
 within each distance by float-feature similarity when the query's feature is known.
+
+Where the library has a copy-detection head (a second code per photo, issue 14 part 5), "photos
+like this one" (`search_id`, `search_file`) lists the query's copies first, marked as copies:
+photos whose copy code is within the head's operating-point radius of the query's and whose copy
+embedding (from the stored features) reaches its cosine (or, where the head uses the DCT hash, whose
+DCT hash is within its dct radius and whose copy cosine reaches its dct cosine), most similar first. The semantic ranking
+follows as before. A search with an explicit radius stays a plain semantic-code search.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,34 +27,50 @@ from hashcore.search.hits import Hit
 from hashcore.search.scan import CodeIndex
 from hashcore.store.db import Store
 
+if TYPE_CHECKING:
+    from hashcore.models.manifest import CopyEncoder
+
 MAX_TIES = 2000  # photos at the k-th distance that feature re-ranking may choose among
 FileQuery = Callable[[str | Path], tuple[np.ndarray, np.ndarray]]  # image file -> (code, feature)
 
 
 class SimilarService:
-    def __init__(self, store: Store, model_id: int, bits: int, file_query: FileQuery) -> None:
-        """file_query: the code and feature of any image file (stored when its bytes are indexed)."""
+    def __init__(self, store: Store, model_id: int, bits: int, file_query: FileQuery,
+                 copy: CopyEncoder | None = None, copy_model_id: int | None = None,
+                 refresh_copy_codes: Callable[[], int] | None = None, dct_model_id: int | None = None) -> None:
+        """file_query: the code and feature of any image file (stored when its bytes are indexed).
+        copy, copy_model_id: the library's copy-detection head and its model row, if any;
+        refresh_copy_codes computes the copy codes photos lack (a library made before the head);
+        dct_model_id: the model row of the photos' DCT hashes, where the head uses them."""
         self.store, self.model_id, self.bits, self.file_query = store, model_id, bits, file_query
+        self.copy, self.copy_model_id, self.refresh_copy_codes = copy, copy_model_id, refresh_copy_codes
+        self.dct_model_id = dct_model_id
 
     @property
     def cache_key(self) -> tuple[str, int]:
         return ("codes", self.model_id)
 
-    @property
-    def code_index(self) -> CodeIndex:
-        """The model's codes in memory, reloaded only when the database changed, and then kept
+    def _index(self, model_id: int, bits: int) -> CodeIndex:
+        """A model's codes in memory, reloaded only when the database changed, and then kept
         as they were (with the index built over them) when the codes themselves did not."""
         def build(previous: CodeIndex | None) -> CodeIndex:
-            ids, codes = self.store.codes(self.model_id)
+            ids, codes = self.store.codes(model_id)
             if previous is not None and previous.holds(ids, codes):
                 return previous
-            return CodeIndex(ids, codes, self.bits)
+            return CodeIndex(ids, codes, bits)
 
-        return self.store.cached(self.cache_key, build)
+        return self.store.cached(("codes", model_id), build)
+
+    @property
+    def code_index(self) -> CodeIndex:
+        """The semantic model's codes in memory (see `_index`)."""
+        return self._index(self.model_id, self.bits)
 
     def invalidate(self) -> None:
         """Drop the cached codes (for this process); the next search loads them again."""
         self.store.forget_cached(self.cache_key)
+        if self.copy_model_id is not None:
+            self.store.forget_cached(("codes", self.copy_model_id))
 
     def query_for_id(self, image_id: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(code, feature or None) of an indexed photo."""
@@ -88,10 +112,70 @@ class SimilarService:
         cos = dict(zip(ids.tolist(), (feats @ q / norms).tolist() if len(feats) else [], strict=True))
         return sorted(pairs, key=lambda p: (p[1], -cos.get(p[0], -1.0), p[0]))
 
+    def copies(self, feature: np.ndarray, exclude: int | None = None,
+               dct_code: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(id, copy-embedding cosine) of the indexed photos that are copies of a photo with this
+        backbone feature, most similar first: copy codes within the head's radius, verified by
+        the embedding's cosine; and, given the photo's DCT hash where the head uses one, DCT
+        hashes within its dct radius at its (lower) dct cosine. Empty without a copy head."""
+        if self.copy is None or self.copy_model_id is None:
+            return []
+        radius, min_cosine = self.copy.operating_point
+        query = np.asarray(feature, np.float32)[None]
+        index = self._index(self.copy_model_id, self.copy.bits)
+        if len(index) < len(self.code_index) and self.refresh_copy_codes is not None:
+            self.refresh_copy_codes()  # photos coded before the copy head came: from their stored features
+            index = self._index(self.copy_model_id, self.copy.bits)
+        need = {i: min_cosine for i, _ in index.radius(self.copy.codes(query)[0], radius) if i != exclude}
+        point = self.copy.dct_point
+        if point is not None and dct_code is not None and self.dct_model_id is not None:
+            for i, _ in self._index(self.dct_model_id, 64).radius(dct_code, point[0]):
+                if i != exclude:
+                    need[i] = min(need.get(i, 1.0), point[1])
+        ids, feats = self.store.features(sorted(need))
+        if not len(ids):
+            return []
+        cos = self.copy.embed(feats) @ self.copy.embed(query)[0]
+        found = [(int(i), float(c)) for i, c in zip(ids.tolist(), cos.tolist(), strict=True) if c >= need[int(i)]]
+        return sorted(found, key=lambda p: (-p[1], p[0]))
+
+    def _copies_first(self, code: np.ndarray, feature: np.ndarray, k: int, exclude: int | None,
+                      query_path: str | None = None, dct_code: np.ndarray | None = None) -> list[Hit]:
+        """The query's copies (marked, most similar first; the query's own file among them is
+        not marked), then the semantic ranking without them: k hits in all. Every hit's distance
+        is its semantic code's Hamming distance to the query's."""
+        found = self.copies(feature, exclude, dct_code)[:k]
+        taken = {i for i, _ in found}
+        rest = [h for h in self.search(code, k + len(taken), None, exclude, feature) if h.id not in taken]
+        index = self.code_index
+        exact = set(self.store.bucket(self.model_id, code))
+        rows = {r["id"]: r for r in self.store.images(ids=taken)}
+        first: list[Hit] = []
+        for i, _ in found:
+            own = index.code(i)
+            if i not in rows or own is None:
+                continue
+            dist = int(np.bitwise_count(np.bitwise_xor(own, code)).sum())
+            path = rows[i]["path"]
+            first.append(Hit(i, path, dist, i in exact, copy=path != query_path))
+        first.sort(key=lambda h: h.copy)  # the query's own file (not a copy of itself) first
+        return (first + rest)[:k]
+
     def search_file(self, path: str | Path, k: int = 20, radius: int | None = None) -> list[Hit]:
         code, feature = self.file_query(path)
+        if self.copy is not None and radius is None:
+            dct = None
+            if self.dct_model_id is not None:
+                from hashcore.ingest.decode import decode_file
+                from hashcore.models.manifest import dct_codes
+
+                dct = dct_codes([decode_file(path).image])[0]
+            return self._copies_first(code, feature, k, None, str(Path(path).absolute()), dct)
         return self.search(code, k, radius, feature=feature)
 
     def search_id(self, image_id: int, k: int = 20, radius: int | None = None) -> list[Hit]:
         code, feature = self.query_for_id(image_id)
+        if self.copy is not None and radius is None and feature is not None:
+            dct = None if self.dct_model_id is None else self.store.code_of(self.dct_model_id, image_id)
+            return self._copies_first(code, feature, k, image_id, dct_code=dct)
         return self.search(code, k, radius, exclude=image_id, feature=feature)

@@ -266,20 +266,23 @@ class Store(TagQueries, TrashLogQueries):
         return None if row is None or row[0] is None else np.frombuffer(row[0], np.float16).astype(np.float32)
 
     # -- models and codes --------------------------------------------------------------------
-    def ensure_model(self, name: str, method: str, bits: int, sha256: str) -> int:
-        """Register a model; if the same name comes back with new weights, its codes are stale."""
-        row = self.conn.execute("SELECT id, sha256 FROM models WHERE name = ?", (name,)).fetchone()
-        if row is not None and row[1] == sha256:
+    def ensure_model(self, name: str, method: str, bits: int, sha256: str, role: str = "semantic") -> int:
+        """Register a model; if the same name comes back with new weights, its codes are stale.
+        `role`: "semantic" (photos like this one), "copy" (duplicates, the copies of a photo) or
+        "dct" (the DCT hashes the copy head's second test compares)."""
+        row = self.conn.execute("SELECT id, sha256, role FROM models WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[1] == sha256 and row[2] == role:
             return int(row[0])  # nothing to write: opening a library for reading takes no lock
         with self.transaction() as c:
             if row is None:
-                c.execute("INSERT INTO models(name, method, bits, sha256) VALUES (?, ?, ?, ?)",
-                          (name, method, bits, sha256))
-            elif row[1] != sha256:
-                c.execute("DELETE FROM codes WHERE model_id = ?", (row[0],))
-                c.execute("DELETE FROM buckets WHERE model_id = ?", (row[0],))
-                c.execute("UPDATE models SET method = ?, bits = ?, sha256 = ? WHERE id = ?",
-                          (method, bits, sha256, row[0]))
+                c.execute("INSERT INTO models(name, method, bits, sha256, role) VALUES (?, ?, ?, ?, ?)",
+                          (name, method, bits, sha256, role))
+            else:
+                if row[1] != sha256:
+                    c.execute("DELETE FROM codes WHERE model_id = ?", (row[0],))
+                    c.execute("DELETE FROM buckets WHERE model_id = ?", (row[0],))
+                c.execute("UPDATE models SET method = ?, bits = ?, sha256 = ?, role = ? WHERE id = ?",
+                          (method, bits, sha256, role, row[0]))
         return int(self.conn.execute("SELECT id FROM models WHERE name = ?", (name,)).fetchone()[0])
 
     def put_codes(self, c: sqlite3.Connection, model_id: int, ids: Iterable[int], packed: np.ndarray) -> None:
@@ -362,5 +365,5 @@ class Store(TagQueries, TrashLogQueries):
                 "roots": one("SELECT count(*) FROM roots"),
                 "errors": one("SELECT count(*) FROM scan_errors"),
                 "tags": one("SELECT count(DISTINCT tag) FROM tags"),
-                "models": [dict(r) for r in self.db.query("SELECT name, method, bits FROM models")],
+                "models": [dict(r) for r in self.db.query("SELECT name, method, bits, role FROM models")],
                 "schema_version": self.version()}

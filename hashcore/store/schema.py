@@ -10,7 +10,7 @@ step that must rebuild a table (change a column's type, drop a column) is where 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE roots (
@@ -58,5 +58,19 @@ INSERT INTO meta VALUES ('generation', 0);
 CREATE INDEX tags_source ON tags(source, tag);
 """
 
+# v3: two codes per photo (issue 14 part 5). A model has a role: "semantic" (photos like this
+# one, similar shots) or "copy" (the copy-detection head: duplicates and the copies a search lists
+# first), and "dct" for the DCT hash of the decoded photo where the copy head uses it as a second
+# test. Every role's codes live in `codes` and their exact-code lookup rows in `buckets`, each
+# under its own model_id (the bucket table's key starts with it, so a lookup reads one model's
+# rows only). The copy head's float embedding is not stored: the head computes it from the stored
+# backbone features (a small map, no backbone pass) for the photos in candidate pairs. A library made before v3 has
+# no copy codes; they are computed from the stored features on the next index, recode or
+# duplicate search, without decoding a photo (every indexed photo's features are stored with its
+# row). DCT hashes need the pixels: the next index reads such photos again (features reused). An older HashLens refuses a v3 file ("newer than this HashLens") instead of misreading it.
+_SCHEMA_V3 = """
+ALTER TABLE models ADD COLUMN role TEXT NOT NULL DEFAULT 'semantic';
+"""
+
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
