@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -149,6 +151,9 @@ class CompareView(QWidget):
         self.facts.verticalHeader().setDefaultSectionSize(22)
         self.facts.setFixedHeight(6 * 22 + 28)
         self.facts.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # one column per photo, always sharing the width: never a sideways scroll (tooltips have all)
+        self.facts.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.facts.horizontalHeader().setMinimumSectionSize(50)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
@@ -180,6 +185,8 @@ class CompareView(QWidget):
             cap = QLabel()
             cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cap.setWordWrap(True)
+            cap.setMinimumWidth(40)  # a long file name is cut, not a reason to widen the window
+            cap.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.captions.append(cap)
             self.caption_row.addWidget(cap, 1)
         self._fill_captions()
@@ -205,6 +212,7 @@ class CompareView(QWidget):
             mark = self.marks.get(row["id"], "")
             name = display_path(row["path"].rsplit("/", 1)[-1])
             cap.setText(f"<b>{mark}</b> {name}" if mark else name)
+            cap.setToolTip(display_path(row["path"]))
 
     def _fill_facts(self) -> None:
         facts = [
@@ -239,9 +247,6 @@ class CompareView(QWidget):
                         item.setBackground(QColor(120, 200, 120, 130))  # green: the best of them
                         item.setText(f"{v}  ▲")
                 self.facts.setItem(n, c, item)
-        self.facts.horizontalHeader().setStretchLastSection(True)
-        for c in range(len(self.rows)):
-            self.facts.setColumnWidth(c, max(140, self.width() // max(len(self.rows), 1) - 40))
 
     # -- zoom and pan ------------------------------------------------------------------------
     def _per_view_scale(self, v: ZoomView) -> float:

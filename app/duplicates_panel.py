@@ -7,6 +7,10 @@ bytes. Removal is a move to the system Trash, undoable from here.
 
 "Similar shots too" adds a section of similar shots (bursts, one scene shot twice): not copies, so
 no rule ever marks them; a person may still tick a photo there by hand.
+
+Review runs at keyboard speed (KEYS below, also in the panel's Keys tooltip): J/K walk the groups,
+P keeps the chosen photo and marks the others, N says "not duplicates", M marks every group by the
+rule; going on past the last group ends in the one confirmation of the move to the Trash.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage
+from PySide6.QtGui import QAction, QBrush, QColor, QIcon, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,8 +27,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSplitter,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -46,6 +52,13 @@ RULES = (("best", "Keep the best copy (the original)"),
          ("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
          ("oldest", "Keep the oldest"), ("newest", "Keep the newest"),
          ("folder", "Keep the one in a preferred folder"))
+# (keys, what they do): the review keys, shown in the Keys tooltip
+KEYS = (("J / Page Down", "next group"), ("K / Page Up", "previous group"),
+        ("↑ / ↓", "choose a photo of the group"), ("P", "keep this photo, mark the others"),
+        ("1 … 9", "keep photo 1 … 9 of the group, mark the others"), ("X", "mark or unmark this photo"),
+        ("U", "keep every photo of the group"), ("N", "not duplicates: hide this group from now on"),
+        ("M", "mark every group by the keep rule"), ("Enter", "view the group's photos full-window"),
+        ("Delete", "move the marked photos to the Trash (asks first)"), ("Ctrl+Z", "undo the last removal"))
 GroupRole = Qt.ItemDataRole.UserRole + 10
 IdRole = Qt.ItemDataRole.UserRole + 11
 
@@ -58,6 +71,7 @@ class DuplicatesPanel(QWidget):
     dismissRequested = Signal(list)
     compareImagesWanted = Signal(object)  # a list of paths (Signal(list) drops bytes that are not UTF-8)
     chooseFolderRequested = Signal()
+    openRequested = Signal(list, int)  # a group's image ids and the one to show first (the viewer)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +83,7 @@ class DuplicatesPanel(QWidget):
         self.reasons: dict[int, str] = {}  # group index -> why the rule keeps that one
         self.preferred: str | None = None
         self.can_undo = False
+        self.reviewed: set[int] = set()  # groups a person has looked at since the last search
 
         self.level = QSlider(Qt.Orientation.Horizontal)
         self.level.setObjectName("similaritySlider")
@@ -76,10 +91,11 @@ class DuplicatesPanel(QWidget):
         self.level.setValue(2)
         self.level.setPageStep(1)
         self.level.setTickPosition(QSlider.TickPosition.TicksBelow)
-        self.level.setFixedWidth(160)
+        self.level.setFixedWidth(120)
         self.level.valueChanged.connect(self._level_changed)
         self.level_label = QLabel()
-        self.level_label.setMinimumWidth(220)
+        self.level_label.setMinimumWidth(70)
+        self.level_label.setWordWrap(True)
         self.find_btn = QPushButton("Find duplicates")
         self.find_btn.setObjectName("findDuplicatesButton")
         self.find_btn.setDefault(True)
@@ -93,20 +109,21 @@ class DuplicatesPanel(QWidget):
         self.rule.setObjectName("keepRule")
         for key, text in RULES:
             self.rule.addItem(text, key)
+        self.rule.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.rule.setMinimumContentsLength(30)  # the longest rule elides; its tooltip says it in full
         self.rule.currentIndexChanged.connect(self._rule_changed)
         self.folder_btn = QPushButton("Choose folder…")
         self.folder_btn.clicked.connect(self.chooseFolderRequested)
         self.apply_btn = QPushButton("Apply to all groups")
         self.apply_btn.setObjectName("applyRuleButton")
-        self.apply_btn.setToolTip("Mark copies for removal in every group by this rule (replaces your manual marks)")
+        self.apply_btn.setToolTip("Mark copies for removal in every group by this rule (replaces your manual marks) (M)")
         self.apply_btn.clicked.connect(self.planRequested)
         top = QHBoxLayout()
         top.addWidget(QLabel("Similarity:"))
         top.addWidget(self.level)
-        top.addWidget(self.level_label)
+        top.addWidget(self.level_label, 1)
         top.addWidget(self.find_btn)
         top.addWidget(self.similar_box)
-        top.addStretch(1)
         top.addWidget(self.rule)
         top.addWidget(self.folder_btn)
         top.addWidget(self.apply_btn)
@@ -117,7 +134,8 @@ class DuplicatesPanel(QWidget):
         self.groups.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.groups.header().setStretchLastSection(False)
         self.groups.currentItemChanged.connect(self._group_chosen)
-        self.groups.setMinimumWidth(340)
+        self.groups.setMinimumWidth(260)
+        self.groups.itemActivated.connect(lambda *_: self.open_current())
 
         self.members = QTreeWidget()
         self.members.setObjectName("dupMembers")
@@ -128,16 +146,31 @@ class DuplicatesPanel(QWidget):
         self.members.header().setStretchLastSection(False)
         self.members.itemChanged.connect(self._member_toggled)
         self.members.setMinimumHeight(120)
+        self.members.itemActivated.connect(lambda *_: self.open_current())
         self.not_dup_btn = QPushButton("Not duplicates")
         self.not_dup_btn.setObjectName("notDuplicatesButton")
-        self.not_dup_btn.setToolTip("These photos are different: hide this group from now on (unless a new photo joins it)")
+        self.not_dup_btn.setToolTip("These photos are different: hide this group from now on (unless a new photo "
+                                    "joins it) (N)")
         self.not_dup_btn.clicked.connect(self._dismiss)
         self.keep_all_btn = QPushButton("Keep all")
-        self.keep_all_btn.setToolTip("Unmark every photo in this group")
+        self.keep_all_btn.setToolTip("Unmark every photo in this group (U)")
         self.keep_all_btn.clicked.connect(self._keep_all)
         self.group_title = heading("Pick a group to compare", 1.05)
+        self.group_title.setMinimumWidth(40)
+        self.group_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.group_pos = QLabel("")
+        self.group_pos.setObjectName("groupPosition")
+        self.keys_btn = QToolButton()
+        self.keys_btn.setObjectName("reviewKeysButton")
+        self.keys_btn.setText("⌨ Keys")
+        self.keys_btn.setAutoRaise(True)
+        self.keys_btn.setToolTip("<b>Review with the keyboard</b><table>" + "".join(
+            f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in KEYS) + "</table>")
+        self.keys_btn.clicked.connect(self.start_review)
         gbar = QHBoxLayout()
+        gbar.addWidget(self.group_pos)
         gbar.addWidget(self.group_title, 1)
+        gbar.addWidget(self.keys_btn)
         gbar.addWidget(self.keep_all_btn)
         gbar.addWidget(self.not_dup_btn)
         self.compare = CompareView()
@@ -165,9 +198,11 @@ class DuplicatesPanel(QWidget):
         self.banner.setObjectName("dupBanner")
         self.trash_btn = QPushButton("Move marked to Trash…")
         self.trash_btn.setObjectName("trashButton")
+        self.trash_btn.setToolTip("Asks first, naming the number of files and bytes (Delete)")
         self.trash_btn.clicked.connect(self._trash)
         self.undo_btn = QPushButton("Undo last removal")
         self.undo_btn.setObjectName("undoButton")
+        self.undo_btn.setToolTip("Put the photos last moved to the Trash back (Ctrl+Z)")
         self.undo_btn.clicked.connect(self.undoRequested)
         bottom = QHBoxLayout()
         bottom.addWidget(self.summary, 1)
@@ -181,9 +216,127 @@ class DuplicatesPanel(QWidget):
         lay.addWidget(self.banner)
         lay.addLayout(bottom)
         ctx.thumbs.updated.connect(self._thumb_updated)
+        self._review_keys()
         self._level_changed()
         self._rule_changed()
         self._update_summary()
+
+    # -- review with the keyboard ---------------------------------------------------------------
+    def _review_keys(self) -> None:
+        def key(keys: list[Any], slot: Any, name: str) -> None:
+            a = QAction(name, self)
+            a.setObjectName(f"review_{name}")
+            a.setShortcuts([QKeySequence(k) for k in keys])
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            a.triggered.connect(slot)
+            self.addAction(a)
+
+        key([Qt.Key.Key_J, Qt.Key.Key_PageDown], self.next_group, "next")
+        key([Qt.Key.Key_K, Qt.Key.Key_PageUp], self.previous_group, "previous")
+        key([Qt.Key.Key_P], self.keep_current, "keep")
+        key([Qt.Key.Key_X], self.toggle_current, "toggle")
+        key([Qt.Key.Key_U], self._keep_all, "keepAll")
+        key([Qt.Key.Key_N], self._dismiss, "notDuplicates")
+        key([Qt.Key.Key_M], self._mark_by_rule, "markByRule")
+        key([Qt.Key.Key_Delete], self._trash, "trash")
+        key([QKeySequence.StandardKey.Undo], self._undo, "undo")
+        for k in range(1, 10):
+            key([getattr(Qt.Key, f"Key_{k}")], lambda _=False, k=k: self.keep_nth(k - 1), f"keep{k}")
+
+    def group_order(self) -> list[int]:
+        """The groups in the order the list shows them (sections, then rank)."""
+        return [top.child(k).data(0, GroupRole) for top in getattr(self, "section_items", {}).values()
+                for k in range(top.childCount())]
+
+    def start_review(self) -> None:
+        """From the first group, the keys ready (the Keys button)."""
+        order = self.group_order()
+        if order:
+            self.select_group(order[0])
+            self.members.setFocus()
+
+    def next_group(self) -> None:
+        order, n = self.group_order(), self.current_group()
+        if not order:
+            return
+        if n is None:
+            self.select_group(order[0])
+        elif order.index(n) + 1 < len(order):
+            self.select_group(order[order.index(n) + 1])
+        else:  # past the last one: the review ends in the one confirmation
+            self.reviewed.add(n)
+            self._update_summary()
+            if self.marked_ids():
+                self._trash()
+            else:
+                self.banner.setText(f"All {len(order)} groups reviewed: nothing is marked for removal.")
+            return
+        self.members.setFocus()
+
+    def previous_group(self) -> None:
+        order, n = self.group_order(), self.current_group()
+        if order and n is not None and order.index(n) > 0:
+            self.select_group(order[order.index(n) - 1])
+            self.members.setFocus()
+
+    def current_member(self) -> int | None:
+        item = self.members.currentItem() or self.members.topLevelItem(0)
+        return None if item is None else item.data(0, IdRole)
+
+    def select_member(self, image_id: int) -> None:
+        for k in range(self.members.topLevelItemCount()):
+            if self.members.topLevelItem(k).data(0, IdRole) == image_id:
+                self.members.setCurrentItem(self.members.topLevelItem(k))
+                return
+
+    def keep_only(self, n: int, keeper: int) -> None:
+        """Keep `keeper`, mark every other photo of group n that may be marked."""
+        self.marked[n] = set()
+        kept = []
+        for i in self.result.groups[n].image_ids:
+            if i != keeper and self.can_mark(i):
+                self.marked[n].add(i)
+            elif i != keeper:
+                kept.append(i)
+        self.keep[n] = keeper
+        self.set_manual(n)
+        self.select_member(keeper)
+        self.banner.setText("" if not kept else
+                            f"{len(kept)} other photo{'s' if len(kept) != 1 else ''} of this group stay: "
+                            "protected, or the last unmarked copy of another group.")
+
+    def keep_current(self) -> None:
+        n, i = self.current_group(), self.current_member()
+        if n is not None and i is not None:
+            self.keep_only(n, i)
+
+    def keep_nth(self, k: int) -> None:
+        n = self.current_group()
+        if n is not None and k < self.members.topLevelItemCount():
+            self.keep_only(n, self.members.topLevelItem(k).data(0, IdRole))
+
+    def toggle_current(self) -> None:
+        n, i = self.current_group(), self.current_member()
+        if n is None or i is None:
+            return
+        if not self.set_mark(n, i, remove=i not in self.marked.get(n, ())):
+            self.banner.setText("At least one photo of every group stays: unmark another one first.")
+        self.select_member(i)
+
+    def open_current(self) -> None:
+        n = self.current_group()
+        if n is not None:
+            ids = [self.members.topLevelItem(k).data(0, IdRole) for k in range(self.members.topLevelItemCount())]
+            i = self.current_member()
+            self.openRequested.emit(ids, ids.index(i) if i in ids else 0)
+
+    def _mark_by_rule(self) -> None:
+        if self.apply_btn.isEnabled():
+            self.planRequested.emit()
+
+    def _undo(self) -> None:
+        if self.undo_btn.isEnabled():
+            self.undoRequested.emit()
 
     # -- controls ------------------------------------------------------------------------------
     def restore(self, s: QSettings) -> None:
@@ -221,6 +374,7 @@ class DuplicatesPanel(QWidget):
 
     def _rule_changed(self) -> None:
         folder = self.rule.currentData() == "folder"
+        self.rule.setToolTip(f"{self.rule.currentText()}: the other copies of each group are marked for removal")
         self.folder_btn.setVisible(folder)
         self.folder_btn.setText(f"Prefer {Path(self.preferred).name}…" if self.preferred else "Choose folder…")
         self.apply_btn.setEnabled(self.result is not None and bool(self.result.groups)
@@ -242,6 +396,7 @@ class DuplicatesPanel(QWidget):
     # -- results -------------------------------------------------------------------------------
     def set_result(self, result: Any) -> None:
         self.result = result
+        self.reviewed = set()
         self.marked = {n: set(plan[1]) for n, plan in enumerate(result.plans)}
         self.keep = {n: plan[0] for n, plan in enumerate(result.plans)}
         self.reasons = {n: getattr(plan, "reason", "") for n, plan in enumerate(result.plans)}
@@ -342,8 +497,18 @@ class DuplicatesPanel(QWidget):
         kind = {"exact": "Exact copies", "near": f"Near duplicates, score {g.score:.3f}",
                 "similar": f"Similar shots (not copies), score {g.score:.3f}"}[g.kind]
         reason = self.reasons.get(n, "")
+        order = self.group_order()
+        self.group_pos.setText(f"Group {order.index(n) + 1} of {len(order)}" if n in order else "")
         self.group_title.setText(f"{kind}: {len(g.image_ids)} photos" + (f" — rule: {reason}" if reason else ""))
+        self.group_title.setToolTip(self.group_title.text())
+        self.reviewed.add(n)
         self._fill_members()
+        keeper = self.keep.get(n)
+        if keeper is not None and keeper not in self.marked.get(n, ()):
+            self.select_member(keeper)
+        elif self.members.topLevelItemCount():
+            self.members.setCurrentItem(self.members.topLevelItem(0))
+        self._update_summary()
         rows = [self.result.rows[i] for i in g.image_ids if i in self.result.rows]
         self.compare.set_rows(rows, self._marks(n))
         self.compareImagesWanted.emit([r["path"] for r in rows])
@@ -505,9 +670,11 @@ class DuplicatesPanel(QWidget):
         if not groups:
             self.summary.setText(f"No duplicates found ({self.result.seconds:.1f} s). Try a looser similarity.")
             return
+        shown = len(self.group_order())
         self.summary.setText(
             f"{len(groups)} groups ({n_exact} exact, {len(groups) - n_exact - n_similar} near"
             + (f", {n_similar} of similar shots" if n_similar else "") + ") · "
+            f"reviewed {len(self.reviewed & set(self.group_order()))} of {shown} · "
             f"<b>{len(ids)} photos marked for removal</b> in {in_groups} groups · "
             f"<b>{human_bytes(self.marked_bytes())}</b> to reclaim")
 

@@ -188,14 +188,24 @@ class DupResult:
 
 
 def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
-                   preferred: str | None, similar: bool = False) -> DupResult:
+                   preferred: str | None, similar: bool = False, chunk: int = 16) -> DupResult:
+    """Groups, their photos' facts and the keep rule's marks. On a large library the rule's
+    part (the best-copy rule reads pixels) is what takes time: it reports per group and can be
+    cancelled between chunks."""
     t0 = time.perf_counter()
     with ctx.library() as lib:
+        ctx.progress(0, 0, f"Comparing photos{PHASE_SEP}")
         groups = lib.duplicates(radius, min_cosine, similar=similar)
         ids = sorted({i for g in groups for i in g.image_ids})
         rows = {r["id"]: r for r in lib.store.images(ids=ids)}
         protected = [r["path"] for r in lib.store.roots() if r["protected"]]
-        plans = lib.plan_removals(groups, rule, preferred)
+        plans: list[Any] = []
+        for start in range(0, len(groups), chunk):
+            if ctx.cancelled():
+                raise Cancelled("duplicate search cancelled")
+            ctx.progress(start, len(groups), f"Choosing the copies to keep{PHASE_SEP}{PHASE_SEP}groups")
+            plans += lib.plan_removals(groups[start:start + chunk], rule, preferred)
+        ctx.progress(len(groups), len(groups), f"Choosing the copies to keep{PHASE_SEP}{PHASE_SEP}groups")
     return DupResult(groups, rows, protected, plans, time.perf_counter() - t0)
 
 
@@ -216,7 +226,10 @@ def dismiss_job(ctx: Any, ids: list[int]) -> list[int]:
 
 
 def preview_job(ctx: Any, path: str, edge: int) -> tuple[str, QImage, tuple[int, int]]:
-    """An oriented image scaled to fit `edge` (0 = full size), as a QImage, and its full size."""
+    """An oriented image scaled to fit `edge` (0 = full size), as a QImage, and its full size.
+    A request already replaced (the viewer moved on) is dropped before the decode, too."""
+    if ctx.cancelled():
+        raise Cancelled("preview no longer needed")
     img = open_full(path)
     size = img.size
     if edge and max(size) > edge:
@@ -307,5 +320,11 @@ def tag_vocabulary_job(ctx: Any) -> list[str]:
 
 
 def learn_tags_job(ctx: Any) -> dict[str, Any]:
+    """Retrain tag search from the library's tags; its two phases count words, then steps."""
+    def progress(done: int, total: int, text: str = "") -> None:
+        phase, unit = ("Reading word meanings", "words") if text.startswith("reading word") else \
+            ("Learning tags", "steps")
+        ctx.progress(done, total, f"{phase}{PHASE_SEP}{text}{PHASE_SEP}{unit}")
+
     with ctx.library() as lib:
-        return lib.learn_tags(progress=ctx.progress, cancel=ctx.cancelled)
+        return lib.learn_tags(progress=progress, cancel=ctx.cancelled)

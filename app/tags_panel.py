@@ -2,7 +2,8 @@
 
 The box at the top of the sidebar searches by meaning (a text tag matched against photos nobody
 tagged, through the multimodal model). It stays disabled until the window hands it a search
-function with `set_semantic_search(fn)`.
+function with `set_semantic_search(fn)`. While a search runs (the first one of a session also
+loads the text and tag models, seconds) a busy bar and a line under the box say so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QCompleter,
     QGroupBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -39,6 +41,7 @@ class TagsPanel(PhotoPanel):
     filterChanged = Signal(object)  # tag or None
     semanticSearchRequested = Signal(str)
     learnRequested = Signal()
+    firstShown = Signal()  # the panel came on screen for the first time: a search may follow
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +49,7 @@ class TagsPanel(PhotoPanel):
         self.ctx = ctx
         self.all_rows: list[dict[str, Any]] = []
         self.semantic: Callable[[str], Any] | None = None
+        self._shown_once = False
 
         # issue 5's place: search by meaning (cross-modal), disabled until the engine has it
         self.semantic_box = QGroupBox("Find photos of…")
@@ -55,6 +59,13 @@ class TagsPanel(PhotoPanel):
         self.semantic_edit.setPlaceholderText("e.g. cat, beach, birthday")
         self.semantic_edit.returnPressed.connect(lambda: self.semanticSearchRequested.emit(self.semantic_edit.text()))
         self.semantic_note = muted("Search by a word, even in photos nobody tagged.")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName("tagSearchBusy")
+        self.busy_bar.setRange(0, 0)  # no steps to count: a moving bar
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setMaximumHeight(6)
+        self.busy_label = muted()
+        self.busy_label.setObjectName("tagSearchBusyText")
         self.completer = QCompleter([], self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setFilterMode(Qt.MatchFlag.MatchStartsWith)
@@ -67,8 +78,11 @@ class TagsPanel(PhotoPanel):
         sb = QVBoxLayout(self.semantic_box)
         sb.addWidget(self.semantic_edit)
         sb.addWidget(self.semantic_note)
+        sb.addWidget(self.busy_bar)
+        sb.addWidget(self.busy_label)
         sb.addWidget(self.learn_btn)
         self.set_semantic_search(None)
+        self.set_busy(None)
 
         self.tag_list = QListWidget()
         self.tag_list.setObjectName("tagList")
@@ -138,6 +152,21 @@ class TagsPanel(PhotoPanel):
         self.semantic_edit.setEnabled(fn is not None)
         self.semantic_note.setVisible(fn is None)
         self.learn_btn.setEnabled(fn is not None)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.firstShown.emit()
+
+    def set_busy(self, text: str | None) -> None:
+        """A search in progress: the moving bar and what it waits for; None hides both."""
+        self.busy_bar.setVisible(text is not None)
+        self.busy_label.setVisible(text is not None)
+        self.busy_label.setText(text or "")
+
+    def is_busy(self) -> bool:
+        return not self.busy_bar.isHidden()
 
     def set_learning(self, on: bool) -> None:
         """While the tag model retrains, its button waits."""

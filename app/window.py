@@ -1,5 +1,9 @@
-"""The main window: four panels in tabs, a status bar with the long job's progress, a problems
-panel, menus, and the window's place and settings remembered.
+"""The main window: four panels in tabs, the viewer over them, a status bar with the long job's
+progress, a problems panel, menus, and the window's place and settings remembered.
+
+The window fits its screen: a first start takes the screen's available area (never more), a
+restored place is moved and shrunk onto the screen the window is on now, and no panel asks for
+more width than a 1280-pixel screen has.
 
 The window only composes: each panel owns its widgets, each panel's controller (app/controllers)
 starts its jobs and routes their results back, and the window connects them. The window's
@@ -13,7 +17,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -22,8 +26,18 @@ from PySide6.QtGui import (
     QGuiApplication,
     QIcon,
     QKeySequence,
+    QShowEvent,
 )
-from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
+)
 
 from app import jobs
 from app.context import DEFAULT_EDGE, AppContext, settings
@@ -35,16 +49,38 @@ from app.duplicates_panel import DuplicatesPanel
 from app.library_panel import LibraryPanel
 from app.library_tools import LibraryTools
 from app.photo_panel import PhotoPanel
+from app.photogrid import PhotoGrid
 from app.problems import ProblemsDock
 from app.settings_dialog import SettingsDialog
 from app.similar_panel import SimilarPanel
 from app.statusbar import StatusBar
 from app.tags_panel import TagsPanel
+from app.viewer import Viewer, ViewerController
 from hashcore.config import RESOURCES, Config
 from hashcore.ingest.decode import is_photo_name
 
 ICON_PATH = RESOURCES / "icons" / "hashlens.svg"
 PANELS = ("library", "similar", "duplicates", "tags")
+FILL_BELOW = 1440  # screens up to this wide: a first start takes the whole available area
+FIRST_MAX = QSize(1680, 1050)  # on bigger screens a first start is roomy, not huge
+
+
+def fit_rect(rect: QRect, avail: QRect) -> QRect:
+    """`rect` shrunk to `avail` (a screen's available geometry) and moved inside it."""
+    w, h = min(rect.width(), avail.width()), min(rect.height(), avail.height())
+    x = min(max(rect.x(), avail.x()), avail.x() + avail.width() - w)
+    y = min(max(rect.y(), avail.y()), avail.y() + avail.height() - h)
+    return QRect(x, y, w, h)
+
+
+def first_rect(avail: QRect) -> QRect:
+    """A first start's place: the whole available area of a small screen, else a roomy window
+    centred on it; never wider or taller than the screen."""
+    if avail.width() <= FILL_BELOW:
+        return QRect(avail)
+    w = min(int(avail.width() * 0.85), FIRST_MAX.width())
+    h = min(int(avail.height() * 0.9), FIRST_MAX.height())
+    return QRect(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2, w, h)
 
 
 def app_icon() -> QIcon:
@@ -83,7 +119,14 @@ class MainWindow(QMainWindow):
         for panel, name in ((self.library, "Library"), (self.similar, "Similar"),
                             (self.duplicates, "Duplicates"), (self.tags, "Tags")):
             self.tabs.addTab(panel, name)
-        self.setCentralWidget(self.tabs)
+        self.viewer = Viewer(self.ctx)
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("mainStack")
+        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(self.viewer)
+        self.setCentralWidget(self.stack)
+        self.viewer_from: tuple[int, QWidget | None] = (0, None)  # tab and focus to return to
+        self.fitted = False  # the first show fits the frame into the screen
         self.errors_dock = ProblemsDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.errors_dock)
         self.errors_dock.hide()
@@ -96,6 +139,7 @@ class MainWindow(QMainWindow):
         self.duplicates_ctl = DuplicatesController(self.ctx, status, self.duplicates, self.library_ctl, self)
         self.tags_ctl = TagsController(self.ctx, status, self.tags, self.library_ctl, self)
         self.tools = LibraryTools(self.ctx, status, self.library_ctl, self)
+        self.viewer_ctl = ViewerController(self.ctx, status, self.viewer, self)
         self._build_menus()
         self._connect()
         self._restore()
@@ -145,7 +189,7 @@ class MainWindow(QMainWindow):
         self._action(e, "Search with &pasted image", sc.paste_search, QKeySequence.StandardKey.Paste)
         v = mb.addMenu("&View")
         for n, name in enumerate(("&Library", "&Similar", "&Duplicates", "&Tags")):
-            self._action(v, name, lambda _=False, n=n: self.tabs.setCurrentIndex(n), f"Ctrl+{n + 1}")
+            self._action(v, name, lambda _=False, n=n: self.show_panel(n), f"Ctrl+{n + 1}")
         v.addSeparator()
         self._action(v, "&Problems", self.errors_dock.toggle, "Ctrl+E")
         self.tools.build_menu(mb.addMenu("&Library"))
@@ -161,7 +205,12 @@ class MainWindow(QMainWindow):
             panel.findSimilarRequested.connect(sc.find_similar)
             panel.tagRequested.connect(tc.change_tags)
             panel.message.connect(self.status_bar.say)
-        sc.frontRequested.connect(lambda: self.tabs.setCurrentWidget(self.similar))
+        sc.frontRequested.connect(lambda: self.show_panel(PANELS.index("similar")))
+        self.viewer.closed.connect(self.close_viewer)
+        self.viewer.findSimilarRequested.connect(sc.find_similar)  # brings the Similar panel up
+        for panel in (self.library, self.similar, self.tags):  # Enter or double-click on a photo
+            panel.grid.open_requested.connect(self._opener(panel.grid))
+        self.duplicates.openRequested.connect(self._opener(self.duplicates.members))
         lc.problemsFound.connect(self.errors_dock.show_problems)
         lc.encoderChanged.connect(sc.rerun_search)
         lc.encoderChanged.connect(dc.find_again)
@@ -178,10 +227,11 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.settings
         geo = s.value("geometry")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
+        if isinstance(geo, QByteArray) and not geo.isEmpty() and self.restoreGeometry(geo):
+            if not self.maximized():
+                self.setGeometry(fit_rect(self.geometry(), self.available_geometry()))
         else:
-            self.resize(1320, 840)
+            self.setGeometry(first_rect(self.available_geometry()))
         state = s.value("windowState")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
@@ -206,6 +256,71 @@ class MainWindow(QMainWindow):
         self.ctx.runner.shutdown()
         self.ctx.lib.close()
         super().closeEvent(e)
+
+    def fit_to_screen(self) -> None:
+        """Move and shrink the window, frame included, into its screen's available area."""
+        avail, frame, geo = self.available_geometry(), self.frameGeometry(), self.geometry()
+        if avail.contains(frame) or self.maximized():
+            return
+        left, top = geo.x() - frame.x(), geo.y() - frame.y()
+        extra_w, extra_h = frame.width() - geo.width(), frame.height() - geo.height()
+        f = fit_rect(frame, avail)
+        self.setGeometry(QRect(f.x() + left, f.y() + top, f.width() - extra_w, f.height() - extra_h))
+
+    def maximized(self) -> bool:
+        """Maximized or full screen: the window system places it, no clamp is needed."""
+        return bool(self.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen))
+
+    def showEvent(self, e: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(e)
+        if not self.fitted:
+            self.fitted = True
+            self.fit_to_screen()
+            QTimer.singleShot(0, self.fit_to_screen)  # a window manager's frame may come later
+
+    def available_geometry(self) -> QRect:
+        """The available area of the screen the window is on (else the primary one)."""
+        screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    # -- panels and the viewer -------------------------------------------------------------------
+    def show_panel(self, n: int) -> None:
+        if self.stack.currentWidget() is self.viewer:
+            self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentIndex(n)
+
+    def _opener(self, origin: QWidget) -> Callable[[list[int], int], None]:
+        """The slot for a view's `open_requested(ids, index)`: rows by id from its model."""
+        def open_ids(ids: list[int], index: int) -> None:
+            model = origin.model()
+            rows_of = getattr(model, "rows", None)
+            by_id = {r["id"]: r for r in rows_of} if isinstance(rows_of, list) else {}
+            rows = [by_id.get(i) or {"id": i, "path": self.ctx.image(i)["path"]} for i in ids]
+            self.open_viewer(rows, index, origin)
+        return open_ids
+
+    def open_viewer(self, rows: list[dict[str, Any]], index: int, origin: QWidget | None = None) -> None:
+        """Show rows[index] full-window; Esc comes back to this tab and `origin` (a grid)."""
+        if not rows:
+            return
+        self.viewer_from = (self.tabs.currentIndex(), origin or QApplication.focusWidget())
+        self.stack.setCurrentWidget(self.viewer)
+        self.viewer.open(rows, index)
+
+    def close_viewer(self, image_id: int | None = None) -> None:
+        """Back to where the person was, the photo last viewed made current there."""
+        tab, origin = self.viewer_from
+        self.stack.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentIndex(tab)
+        if isinstance(origin, PhotoGrid) and image_id is not None:
+            origin.select_id(image_id)
+        elif origin is self.duplicates.members and image_id is not None:
+            self.duplicates.select_member(image_id)
+        if origin is not None:
+            origin.setFocus()
+
+    def viewing(self) -> bool:
+        return self.stack.currentWidget() is self.viewer
 
     # -- what reaches the window -----------------------------------------------------------------
     def show_error(self, text: str) -> None:

@@ -1,6 +1,7 @@
 """What every controller shares: starting a job whose answers are dropped once the window is
-gone, errors out as one signal (the window shows the dialog), and for the panels with a photo
-grid, the preview of the current photo."""
+gone, errors out as one signal (the window shows the dialog), long jobs in the status bar's one
+shape (count, rate, time left, Cancel), and for the panels with a photo grid, the preview of the
+current photo."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from app import jobs
@@ -17,6 +18,8 @@ from app.photo_panel import PhotoPanel
 from app.statusbar import StatusBar
 from app.workers import Job
 from hashcore.errors import NotFoundError
+
+CANCEL_TIP = "Stop; nothing is changed"
 
 
 class Controller(QObject):
@@ -27,6 +30,8 @@ class Controller(QObject):
         self.ctx = ctx
         self.status = status
         self.host = host  # the window: parent of this controller's dialogs
+        self._waiting: Callable[[], None] | None = None  # a long job waiting for the status bar
+        self._waits = False
 
     def start(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Job:
         kw.setdefault("on_error", self.failed.emit)
@@ -34,6 +39,53 @@ class Controller(QObject):
             if callable(kw.get(key)):
                 kw[key] = self._while_alive(kw[key])
         return self.ctx.runner.start(fn, *args, **kw)
+
+    def start_long(self, verb: str, fn: Callable[..., Any], *args: Any, unit: str = "photos",
+                   cancel_tip: str = CANCEL_TIP, retry: Callable[[], None] | None = None,
+                   on_cancelled: Callable[[], None] | None = None, **kw: Any) -> Job | None:
+        """A job that may take more than a second: in the status bar's progress area (count, rate,
+        time left, Cancel), one at a time. While another long job runs, `retry` (the request
+        again) waits for it, the latest of this controller's requests winning, and None is
+        returned. A cancelled job ends with `on_cancelled` (or a line in the status bar), never
+        with an error dialog."""
+        if self.status.busy():
+            self.status.say(f"{verb}: waits for the current job to finish")
+            self._waiting = retry or (lambda: self.start_long(verb, fn, *args, unit=unit, cancel_tip=cancel_tip,
+                                                              on_cancelled=on_cancelled, **kw))
+            if not self._waits:
+                self._waits = True
+                self.status.progressEnded.connect(lambda: QTimer.singleShot(0, self._start_waiting))
+            return None
+        user_finished, user_error = kw.pop("on_finished", None), kw.pop("on_error", self.failed.emit)
+        self.status.begin_progress(f"{verb}…", cancel_tip, unit)
+        holder: list[Job] = []
+
+        def cancel() -> None:
+            if holder and not holder[0].done.is_set():
+                holder[0].cancel()
+                self.status.cancelling("Cancelling…")
+
+        def error(text: str) -> None:
+            if holder and holder[0].cancel_event.is_set():
+                (on_cancelled or (lambda: self.status.say(f"{verb}: cancelled")))()
+            else:
+                user_error(text)
+
+        def finished() -> None:
+            self.status.cancelRequested.disconnect(cancel)
+            if user_finished is not None:
+                user_finished()
+            self.status.end_progress()
+
+        self.status.cancelRequested.connect(cancel)
+        holder.append(self.start(fn, *args, on_error=error, on_finished=finished,
+                                 on_progress=lambda d, t, text: self.status.job_progress(verb, d, t, text), **kw))
+        return holder[0]
+
+    def _start_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and shiboken6.isValid(self):
+            waiting()  # busy again (another waiter was first): it waits once more
 
     def _while_alive(self, slot: Callable[..., Any]) -> Callable[..., Any]:
         """Drop a worker's late answer once the window is gone (closed, or a test tore it down)."""

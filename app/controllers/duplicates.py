@@ -48,8 +48,13 @@ class DuplicatesController(Controller):
         if rule == "folder" and not pref:
             rule = "resolution"
         self.panel.set_busy(True, "Looking for duplicates…")
-        self.start(jobs.duplicates_job, radius, cos, rule, pref, self.panel.want_similar(), on_result=self._dups_done,
-                   on_finished=lambda: self.panel.set_busy(False))
+        job = self.start_long("Finding duplicates", jobs.duplicates_job, radius, cos, rule, pref,
+                              self.panel.want_similar(), unit="groups", retry=self.find_duplicates,
+                              cancel_tip="Stop looking for duplicates", on_result=self._dups_done,
+                              on_cancelled=lambda: self.status.say("Duplicate search cancelled"),
+                              on_finished=lambda: self.panel.set_busy(False))
+        if job is None:
+            self.panel.set_busy(True, "Looking for duplicates once the current job has finished…")
 
     def find_again(self) -> None:
         """The groups on screen, found again (another hashing head gives other codes)."""

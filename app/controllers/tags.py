@@ -16,6 +16,21 @@ from app.controllers.library import LibraryController
 from app.statusbar import StatusBar
 from app.tags_panel import TagsPanel
 
+LOADING_TEXT = "Loading the tag search models (first search only)…"
+
+
+def load_tag_models_job(ctx: Any) -> None:
+    """The models a tag search needs (the tag model, then torch and the text model: seconds),
+    loaded once per process; later searches find them in memory. Reports before each."""
+    from hashcore.models.textenc import shared
+
+    ctx.progress(0, 2, "Loading the tag model")
+    with ctx.library() as lib:
+        lib.tag_model()
+    ctx.progress(1, 2, "Loading the text model")
+    shared().encode(["photo"])
+    ctx.progress(2, 2, "Tag search models loaded")
+
 
 class TagsController(PhotoController):
     tagSearchFinished = Signal(object)  # jobs.TagSearchResult
@@ -28,7 +43,11 @@ class TagsController(PhotoController):
         library.tag_filter = panel.current_tag
         library.snapshotLoaded.connect(self._snapshot)
         panel.filterChanged.connect(lambda _tag: library.refresh())
+        self._models_ready = self._loading = False  # the text and tag models (panel first shown, or a search)
+        self._pending: str | None = None  # the search typed while they load
+        self._searching = 0  # searches in flight: the busy bar stays while any runs
         panel.set_semantic_search(self.find_tag)
+        panel.firstShown.connect(self.load_models)
         panel.semanticSearchRequested.connect(self.find_tag)
         panel.learnRequested.connect(self.learn_tags)
         panel.selectionChangedTo.connect(self.suggest_tags)
@@ -55,12 +74,52 @@ class TagsController(PhotoController):
         self.start(jobs.tag_job, action, ids, tags, on_result=done)
 
     def find_tag(self, text: str) -> None:
-        """Tag search across modalities (issue 5): runs in a worker, results land in the grid."""
+        """Tag search across modalities (issue 5): runs in a worker, results land in the grid.
+        The first search of a session loads the models first, in a worker of its own, behind the
+        panel's busy bar; a search typed meanwhile runs once they are in (the latest one)."""
         if not text.strip():
             self.panel.show_note("Type a word to search for, e.g. cat, beach, car")
             return
+        if self._models_ready:
+            self._search(text)
+            return
+        self._pending = text
+        self.panel.set_busy(LOADING_TEXT)
         self.status.say(f"Searching for “{text.strip()}”…")
-        self.start(jobs.tag_search_job, text, on_result=self._tag_search_done)
+        self.load_models()
+
+    def load_models(self) -> None:
+        """Load the tag search models in a worker (once); the Tags panel starts it when it first
+        comes on screen, so that the first search usually finds them ready."""
+        if not (self._models_ready or self._loading):
+            self._loading = True
+            self.start(load_tag_models_job, on_result=self._models_loaded, on_error=self._models_failed)
+
+    def _models_loaded(self, _: object) -> None:
+        self._loading, self._models_ready = False, True
+        text, self._pending = self._pending, None
+        if text is not None:
+            self._search(text)
+
+    def _models_failed(self, message: str) -> None:
+        """Said only to a person waiting for a search; a search after a failed early load tries
+        again (and says why, if it fails again)."""
+        waiting, self._loading, self._pending = self._pending is not None, False, None
+        if waiting:
+            self.panel.set_busy(None)
+            self.status.say("")
+            self.failed.emit(message)
+
+    def _search(self, text: str) -> None:
+        self._searching += 1
+        self.panel.set_busy(f"Searching for “{text.strip()}”…")
+        self.status.say(f"Searching for “{text.strip()}”…")
+        self.start(jobs.tag_search_job, text, on_result=self._tag_search_done, on_finished=self._search_ended)
+
+    def _search_ended(self) -> None:
+        self._searching -= 1
+        if not self._searching and not self._loading:
+            self.panel.set_busy(None)
 
     def _tag_search_done(self, result: jobs.TagSearchResult) -> None:
         self.status.say("")
@@ -80,6 +139,7 @@ class TagsController(PhotoController):
                             f"in {info['seconds']:.0f} s")
             self._load_vocabulary()
 
-        self.start(jobs.learn_tags_job, on_result=done,
-                   on_progress=lambda d, t, text: self.status.say(f"{text} ({d}/{t})"),
-                   on_finished=lambda: self.panel.set_learning(False))
+        self.start_long("Learning tags", jobs.learn_tags_job, unit="steps", retry=self.learn_tags,
+                        cancel_tip="Stop learning; tag search stays as it was", on_result=done,
+                        on_cancelled=lambda: self.status.say("Learning tags cancelled; tag search is unchanged"),
+                        on_finished=lambda: self.panel.set_learning(False))
