@@ -43,11 +43,12 @@ from app.widgets import heading, human_bytes, muted
 from hashcore.cleanup.keep import is_protected
 from hashcore.ingest.paths import display_path
 
-# (name, Hamming radius at 64 bits, minimum feature cosine)
-# Default matches hashcore.library's defaults, calibrated on real photos and planted copies
-# (copies: cosine >= 0.86, Hamming <= 2 at 64 bits; different photos: cosine <= 0.70, Hamming >= 12).
-LEVELS = (("Strict", 2, 0.95), ("Close", 4, 0.90), ("Default", 6, 0.80), ("Loose", 9, 0.75),
-          ("Very loose", 12, 0.70))
+# (name, radius factor, cosine shift): each level relative to the library's own calibrated point
+# (Library.duplicate_defaults(): the copy head's operating point, chosen on held-out validation
+# photos, or the semantic code's defaults without a copy head), so a level means the same on any
+# head: "Strict" takes fewer pairs than the default, "Loose" more.
+LEVELS = (("Strict", 0.5, 0.06), ("Close", 0.75, 0.03), ("Default", 1.0, 0.0), ("Loose", 1.25, -0.05),
+          ("Very loose", 1.5, -0.10))
 RULES = (("best", "Keep the best copy (the original)"),
          ("resolution", "Keep the highest resolution"), ("size", "Keep the largest file"),
          ("oldest", "Keep the oldest"), ("newest", "Keep the newest"),
@@ -353,10 +354,10 @@ class DuplicatesPanel(QWidget):
         s.setValue("duplicates/similar", self.similar_box.isChecked())
         s.setValue("duplicates/preferred", self.preferred or "")
 
-    def params(self) -> tuple[int, float, str, str | None]:
-        name, r64, cos = LEVELS[self.level.value()]
-        radius = max(0, round(r64 * self.ctx.config.bits / 64))
-        return radius, cos, self.rule.currentData(), self.preferred
+    def params(self) -> tuple[float, float, str, str | None]:
+        """(radius factor, cosine shift) of the chosen level, the keep rule, the preferred folder."""
+        _, scale, shift = LEVELS[self.level.value()]
+        return scale, shift, self.rule.currentData(), self.preferred
 
     def want_similar(self) -> bool:
         return self.similar_box.isChecked()
@@ -368,9 +369,8 @@ class DuplicatesPanel(QWidget):
     def _level_changed(self) -> None:
         if self.result is not None:  # results on screen: show the new level's groups right away
             self.findRequested.emit()
-        name, _, cos = LEVELS[self.level.value()]
-        radius = self.params()[0]
-        self.level_label.setText(f"{name} (code distance ≤ {radius}, look-alike ≥ {cos:.2f})")
+        name = LEVELS[self.level.value()][0]  # the numbers it stands for come with the results
+        self.level_label.setText(f"{name} (the model's calibrated point)" if name == "Default" else name)
 
     def _rule_changed(self) -> None:
         folder = self.rule.currentData() == "folder"
@@ -396,6 +396,10 @@ class DuplicatesPanel(QWidget):
     # -- results -------------------------------------------------------------------------------
     def set_result(self, result: Any) -> None:
         self.result = result
+        if result.level is not None:
+            radius, cos = result.level
+            name = LEVELS[self.level.value()][0]
+            self.level_label.setText(f"{name} (code distance ≤ {radius}, look-alike ≥ {cos:.2f})")
         self.reviewed = set()
         self.marked = {n: set(plan[1]) for n, plan in enumerate(result.plans)}
         self.keep = {n: plan[0] for n, plan in enumerate(result.plans)}

@@ -185,9 +185,19 @@ class DupResult:
     protected_roots: list[str]
     plans: list[tuple[int, list[int]]] = field(default_factory=list)
     seconds: float = 0.0
+    level: tuple[int, float] | None = None  # (Hamming radius, minimum cosine) the groups were found at
 
 
-def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
+def level_point(defaults: tuple[int, float], bits: int, radius_scale: float,
+                cosine_shift: float) -> tuple[int, float]:
+    """A level of the Duplicates panel as (radius, minimum cosine): the library's calibrated point
+    with its radius scaled and its cosine shifted."""
+    radius, cos = defaults
+    return (max(0, min(bits // 2, round(radius * radius_scale))),
+            round(min(0.995, max(0.3, cos + cosine_shift)), 4))
+
+
+def duplicates_job(ctx: Any, radius_scale: float, cosine_shift: float, rule: str,
                    preferred: str | None, similar: bool = False, chunk: int = 16) -> DupResult:
     """Groups, their photos' facts and the keep rule's marks. On a large library the rule's
     part (the best-copy rule reads pixels) is what takes time: it reports per group and can be
@@ -195,7 +205,8 @@ def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
     t0 = time.perf_counter()
     with ctx.library() as lib:
         ctx.progress(0, 0, f"Comparing photos{PHASE_SEP}")
-        groups = lib.duplicates(radius, min_cosine, similar=similar)
+        level = level_point(lib.duplicate_defaults(), lib.config.bits, radius_scale, cosine_shift)
+        groups = lib.duplicates(*level, similar=similar)
         ids = sorted({i for g in groups for i in g.image_ids})
         rows = {r["id"]: r for r in lib.store.images(ids=ids)}
         protected = [r["path"] for r in lib.store.roots() if r["protected"]]
@@ -206,7 +217,7 @@ def duplicates_job(ctx: Any, radius: int | None, min_cosine: float, rule: str,
             ctx.progress(start, len(groups), f"Choosing the copies to keep{PHASE_SEP}{PHASE_SEP}groups")
             plans += lib.plan_removals(groups[start:start + chunk], rule, preferred)
         ctx.progress(len(groups), len(groups), f"Choosing the copies to keep{PHASE_SEP}{PHASE_SEP}groups")
-    return DupResult(groups, rows, protected, plans, time.perf_counter() - t0)
+    return DupResult(groups, rows, protected, plans, time.perf_counter() - t0, level)
 
 
 def trash_job(ctx: Any, ids: list[int]) -> Any:

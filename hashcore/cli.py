@@ -297,7 +297,7 @@ def _train_library(args: argparse.Namespace, adapt: Any) -> int:
     with _library(args) as lib:
         info, n = adapt(lib, args.method, args.seed, _or(args.views, LIBRARY_VIEWS),
                         _or(args.variants, LIBRARY_VARIANTS),
-                        progress=Bar("learning", sys.stderr.isatty() and not args.json))
+                        progress=Bar("learning", sys.stderr.isatty() and not args.json), copy_head=args.copy_head)
     with _library(args) as lib:  # reopened: the adapted head is now the library's default
         recoded = lib.recode()  # every code, not only missing ones: none may be left from an older head
         copy_model = lib.copy.name if lib.copy is not None else None
@@ -402,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--variants", type=int,
                     help="near-duplicate variants per training photo (default 6; with --library 4)")
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--copy-head", action="store_true",
+                    help="with --library: also refit the copy-detection head on this library (experimental; "
+                         "the shipped one is kept otherwise)")
     sp.add_argument("--name", help="model name (default METHOD-BITS)")
     sp.add_argument("--out", default=str(Config().models_dir), help="model folder to write into")
     sp.add_argument("--default", action="store_true", help="make it the default for its code length")

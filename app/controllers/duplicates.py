@@ -44,11 +44,11 @@ class DuplicatesController(Controller):
         return trashmod.last_batch(self.ctx.lib.store) is not None
 
     def find_duplicates(self) -> None:
-        radius, cos, rule, pref = self.panel.params()
+        scale, shift, rule, pref = self.panel.params()
         if rule == "folder" and not pref:
             rule = "resolution"
         self.panel.set_busy(True, "Looking for duplicates…")
-        job = self.start_long("Finding duplicates", jobs.duplicates_job, radius, cos, rule, pref,
+        job = self.start_long("Finding duplicates", jobs.duplicates_job, scale, shift, rule, pref,
                               self.panel.want_similar(), unit="groups", retry=self.find_duplicates,
                               cancel_tip="Stop looking for duplicates", on_result=self._dups_done,
                               on_cancelled=lambda: self.status.say("Duplicate search cancelled"),

@@ -68,8 +68,11 @@ CREATE INDEX tags_source ON tags(source, tag);
 # no copy codes; they are computed from the stored features on the next index, recode or
 # duplicate search, without decoding a photo (every indexed photo's features are stored with its
 # row). DCT hashes need the pixels: the next index reads such photos again (features reused). An older HashLens refuses a v3 file ("newer than this HashLens") instead of misreading it.
+# v3 also indexes buckets by (model, photo): rewriting a photo's codes deletes its old bucket rows,
+# which without the index read a model's whole bucket table per photo (quadratic at 100k).
 _SCHEMA_V3 = """
 ALTER TABLE models ADD COLUMN role TEXT NOT NULL DEFAULT 'semantic';
+CREATE INDEX buckets_image ON buckets(model_id, image_id);
 """
 
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.

@@ -82,13 +82,18 @@ class TagService:
         """(ids, packed codes, model id) of every ok photo under the tag model; photos indexed since
         the last call (or since the model changed) are coded now from their stored features."""
         head, mid = self.model(), self.model_id()
-        todo = self.store.ids_without_code(mid)
-        for start in range(0, len(todo), 4096):
-            ids, feats = self.store.features(todo[start:start + 4096])
-            if len(ids):
-                with self.store.transaction() as c:
-                    self.store.put_codes(c, mid, ids, bitops.pack(head.encode(feats)))
-        ids, codes = self.store.codes(mid)
+
+        def build(previous: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+            todo = self.store.ids_without_code(mid)
+            for start in range(0, len(todo), 4096):
+                ids, feats = self.store.features(todo[start:start + 4096])
+                if len(ids):
+                    with self.store.transaction() as c:
+                        self.store.put_codes(c, mid, ids, bitops.pack(head.encode(feats)))
+            return self.store.codes(mid)
+
+        # kept in the store's shared cache until the database changes: a warm query reads no codes
+        ids, codes = self.store.cached(("tag-codes", mid), build)
         return ids, codes, mid
 
     def _photo_activations(self, head: MultimodalSparseHash, image: PhotoRef) -> tuple[np.ndarray, int | None]:

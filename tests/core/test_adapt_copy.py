@@ -1,4 +1,4 @@
-"""`hashcore train --library` adapts the copy-detection head too (issue 14 part 2): fitted on the
+"""`hashcore train --library --copy-head` adapts the copy-detection head too (issue 14 part 2): fitted on the
 library's own photos' views with the head's objective (rows of one photo are copies), it becomes
 the library's copy head, keeps the head's settings and operating point, and every photo's copy
 code follows from its stored features; `--shipped` goes back."""
@@ -27,7 +27,7 @@ def test_adapting_fits_a_copy_head_on_the_librarys_views(tmp_path, private_home)
         assert lib.copy is not None and lib.copy.name == tiny.name
         x, y = augmented_views(sorted(photos.glob("*.jpg"))[:3], lib.encoder.backbone, views=1, variants=1)
         assert len(x) == 9 and y.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # which photo each row shows
-        info, samples = adapt_to_library(lib, views=2, variants=1)
+        info, samples = adapt_to_library(lib, views=2, variants=1, copy_head=True)
     assert samples == 16 * 4 and info.name == "itq-64-library"
     manifest = json.loads((home / "models" / "manifest.json").read_text())
     assert manifest["copy"] == {"64": "copy-64-library"}
