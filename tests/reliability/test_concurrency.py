@@ -31,16 +31,19 @@ def test_two_indexers_and_a_reader_at_once(photo_dir, tmp_path):
     procs = [subprocess.Popen([sys.executable, "-m", "hashcore.cli", "--db", str(db), "index", str(photo_dir)],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(2)]
-    reader = sqlite3.connect(db, timeout=30)
+    reader = sqlite3.connect(db, timeout=30, isolation_level=None)
     seen = set()
     while any(p.poll() is None for p in procs):
-        with reader:  # one read transaction: a consistent snapshot
+        reader.execute("BEGIN")  # one read transaction: every count below from one snapshot
+        try:
             ok = reader.execute("SELECT count(*) FROM images WHERE status = 'ok'").fetchone()[0]
             # every model's codes (the semantic code, and the copy code and DCT hash of issue 14)
             coded = [reader.execute("SELECT count(*) FROM codes c JOIN images i ON i.id = c.image_id "
                                     "WHERE i.status = 'ok' AND c.model_id = ?", (m,)).fetchone()[0]
                      for (m,) in reader.execute("SELECT id FROM models").fetchall()]
             featured = reader.execute("SELECT count(*) FROM features").fetchone()[0]
+        finally:
+            reader.execute("COMMIT")
         assert coded and all(n == ok for n in coded) and ok == featured, "a reader saw half a batch"
         seen.add(ok)
         time.sleep(0.01)  # polling interval only
