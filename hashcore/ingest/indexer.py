@@ -36,6 +36,23 @@ from hashcore.models.manifest import (
 from hashcore.store.db import Store
 
 Progress = Callable[[int, int, str], None]
+
+
+def recode_all(store: Store, model_id: int, codes: Callable[[np.ndarray], np.ndarray],
+               progress: Progress | None = None, chunk: int = 4096) -> int:
+    """Rewrite every photo's code under `model_id` as `codes(stored features)`, `chunk` photos per
+    transaction, no photo decoded; existing codes are rewritten too. Returns the photos coded."""
+    ids = [r["id"] for r in store.images()]
+    done = 0
+    for start in range(0, len(ids), chunk):
+        got, feats = store.features(ids[start:start + chunk])
+        if len(got):
+            with store.transaction() as c:
+                store.put_codes(c, model_id, got, codes(feats))
+        done += len(got)
+        if progress is not None:
+            progress(min(start + chunk, len(ids)), len(ids), "")
+    return done
 BATCH_SIZE = 16  # photos embedded and written per transaction, unless HASHLENS_INDEX_BATCH says
 
 
@@ -347,14 +364,4 @@ class Indexer:
         changed), like IndexingService.recode does for the semantic code."""
         if self.copy is None or self.copy_model_id is None:
             return 0
-        ids = [r["id"] for r in self.store.images()]
-        done = 0
-        for start in range(0, len(ids), chunk):
-            got, feats = self.store.features(ids[start:start + chunk])
-            if len(got):
-                with self.store.transaction() as c:
-                    self.store.put_codes(c, self.copy_model_id, got, self.copy.codes(feats))
-            done += len(got)
-            if progress is not None:
-                progress(min(start + chunk, len(ids)), len(ids), "")
-        return done
+        return recode_all(self.store, self.copy_model_id, self.copy.codes, progress, chunk)

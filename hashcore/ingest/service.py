@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hashcore.ingest.decode import decode_file
-from hashcore.ingest.indexer import Indexer, IndexReport, Progress
+from hashcore.ingest.indexer import Indexer, IndexReport, Progress, recode_all
 from hashcore.models.manifest import Encoder
 from hashcore.store.db import Store
 
@@ -47,14 +47,4 @@ class IndexingService:
         """Recompute every photo's code under this model from the stored features (no photo
         decoded). Unlike `Indexer.refresh_codes` it also rewrites codes that exist: a file
         changed while another head was in use keeps a stale code under this one otherwise."""
-        ids = [r["id"] for r in self.store.images()]
-        done = 0
-        for start in range(0, len(ids), chunk):
-            got, feats = self.store.features(ids[start:start + chunk])
-            if len(got):
-                with self.store.transaction() as c:
-                    self.store.put_codes(c, self.model_id, got, self.encoder.codes(feats))
-            done += len(got)
-            if progress is not None:
-                progress(min(start + chunk, len(ids)), len(ids), "")
-        return done
+        return recode_all(self.store, self.model_id, self.encoder.codes, progress, chunk)

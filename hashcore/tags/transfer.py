@@ -131,13 +131,7 @@ def train_transfer(data: TransferData, p: TransferParams, progress: Progress | N
         tb = _text_batch(probs, by_class, own, rng, p.text_batch, len(temb), p.own_share)
         s = torch.from_numpy(probs) @ tcls[tb].T  # (B, K) probability mass on each text's classes
         s = s.clamp(max=1.0)
-        hx, ht = img(xb), txt(temb[tb])
-        bx = hx + ((hx > 0.5).float() - hx).detach()
-        bt = ht + ((ht > 0.5).float() - ht).detach()
-        d = bx.sum(1, keepdim=True) + bt.sum(1)[None] - 2 * bx @ bt.T  # Hamming, with gradients
-        logit = -d / temp
-        loss = _soft_ce(logit.T, s.T) + p.w_i2t * _soft_ce(logit, s)
-        loss = loss + p.w_quant * (torch.minimum(hx, 1 - hx).mean() + torch.minimum(ht, 1 - ht).mean())
+        loss = _hamming_loss(torch, img(xb), txt(temb[tb]), s, temp, p)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -145,6 +139,18 @@ def train_transfer(data: TransferData, p: TransferParams, progress: Progress | N
         if progress is not None and (step % 50 == 0 or step == p.steps - 1):
             progress(step + 1, p.steps, f"training tag model, loss {float(loss.detach()):.3f}")
     return {**export_ista(img, "img_"), **export_ista(txt, "txt_"), "txt_mean": mean, "txt_std": std}
+
+
+def _hamming_loss(torch: Any, hx: Any, ht: Any, s: Any, temp: float, p: Any) -> Any:
+    """The towers' objective on one batch: photo codes hx (B, bits) and text codes ht (K, bits) in
+    [0, 1], binarised with a straight-through step; a softmax over their Hamming distances in both
+    directions against the relevance s (B, K), plus a quantisation penalty."""
+    bx = hx + ((hx > 0.5).float() - hx).detach()
+    bt = ht + ((ht > 0.5).float() - ht).detach()
+    d = bx.sum(1, keepdim=True) + bt.sum(1)[None] - 2 * bx @ bt.T  # Hamming, with gradients
+    logit = -d / temp
+    loss = _soft_ce(logit.T, s.T) + p.w_i2t * _soft_ce(logit, s)
+    return loss + p.w_quant * (torch.minimum(hx, 1 - hx).mean() + torch.minimum(ht, 1 - ht).mean())
 
 
 def _soft_ce(logit: Any, target: Any, min_mass: float = 0.05) -> Any:
@@ -248,13 +254,7 @@ def finetune(init: dict[str, np.ndarray], x: np.ndarray, q: np.ndarray, labelled
         tb = np.unique(np.concatenate([np.asarray(picks, np.int64), focus if focus is not None else [],
                                        rng.integers(0, len(temb), p.text_batch - len(picks))]).astype(np.int64))
         s = (qt[idx] @ tcon[tb].T).clamp(max=1.0)
-        hx, ht = img(xt[idx]), txt(temb[tb])
-        bx = hx + ((hx > 0.5).float() - hx).detach()
-        bt = ht + ((ht > 0.5).float() - ht).detach()
-        d = bx.sum(1, keepdim=True) + bt.sum(1)[None] - 2 * bx @ bt.T
-        logit = -d / temp
-        loss = _soft_ce(logit.T, s.T) + p.w_i2t * _soft_ce(logit, s)
-        loss = loss + p.w_quant * (torch.minimum(hx, 1 - hx).mean() + torch.minimum(ht, 1 - ht).mean())
+        loss = _hamming_loss(torch, img(xt[idx]), txt(temb[tb]), s, temp, p)
         opt.zero_grad()
         loss.backward()
         opt.step()
