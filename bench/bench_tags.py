@@ -2,6 +2,7 @@
 
     python -m bench.bench_tags                 # 100k photos, 21 warm queries, 3 cold sessions
     python -m bench.bench_tags --n 20000 --repeats 9 --cold 1
+    python -m bench.bench_tags --rankings FILE   # also: the rankings of WORDS equal FILE's (else write it)
 
 The library is a real SQLite file (bench/.cache/tags-<n>.db, built once): n image rows with
 stored 1280-d features (float16, as the indexer writes them). The features are synthetic but
@@ -10,31 +11,38 @@ photos of bench/photos.py, indexed by bench/eval_tags_learn.py) plus noise, so t
 codes cluster as a real library's do. Their tag codes come from whatever multimodal model the
 manifest lists (TagService.tag_codes, once, before timing).
 
-Warm query, timed as the GUI runs it (app/jobs.tag_search_job): open a Library on the file (the
-models already loaded in this process), `find_tag([word], k=200)`: text -> MiniLM vector -> code,
-Hamming distances over every photo, top k re-ranked, their paths. Every timed query is a word
-not asked before in the process (the text encoder's cache never answers). Median of --repeats.
+Warm query, timed as the GUI runs it (app/jobs.tag_search_job, in a thread other than the main
+one): open a Library on the file (the models already loaded in this process),
+`find_tag([word], k=200)`: text -> MiniLM vector (NumPy,
+hashcore/models/minilm_np.py) -> code, Hamming distances over every photo (codes from the store's
+shared in-memory cache), the few hundred best re-ranked by the image tower on their stored
+features, their paths. Every timed query is a word not asked before in the process (the text
+encoder's cache never answers). Median of --repeats; per-stage medians from the same runs.
 Peers in the same run, on the same 100k: NumPy float cosine over (n, 384) float32 vectors + top
 k (the float search a tag query would otherwise be), and faiss IndexBinaryFlat top k over the
 same codes.
 
 First query of a session: a fresh interpreter imports hashcore, opens the library and asks one
-word (torch, the text model and the tag model load); median of --cold sessions (the OS file
-cache is warm, as on a second start of the app).
+word (the tag model and the NumPy text model load; the session reads the tag codes); median of
+--cold sessions (the OS file cache is warm, as on a second start of the app). Each session also
+says whether torch or sentence-transformers got imported (neither should be), and, after its
+timing, how long `import torch` takes on this machine (what the first query no longer pays).
+
+Threads as in the app: this process leaves NumPy's BLAS at its default size (one thread per core;
+the app sets nothing either) and the query itself runs it on one thread (TagService.find). The
+float peer is timed both ways and the faster counts; faiss runs on one thread.
 
 Wall times on a shared, loaded machine grow with the load; each line also gives the process's CPU
-time. Two PROPOSED changes to hashcore are timed beside the shipped path and labelled as such
-(bench-only patches, not what HashLens runs): tag codes kept in the store's shared in-memory
-cache (`proposed`), and the text model run in NumPy without torch (`NumpyMiniLM`).
+time.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -43,9 +51,7 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-from bench.common import machine, parser, record  # noqa: E402
+from bench.common import machine, parser, record
 
 CACHE = Path(__file__).parent / ".cache"
 K = 200  # what the GUI asks for (app/jobs.tag_search_job)
@@ -53,7 +59,8 @@ WORDS = ("dog", "beach", "car", "flower", "mountain", "bird", "boat", "bridge", 
          "guitar", "horse", "lamp", "bicycle", "castle", "snow", "sunset", "train", "waterfall", "hammer",
          "clock", "river", "church", "insect", "chair", "pizza", "kitchen", "airplane", "forest", "tiger",
          "violin", "shoe", "window", "desert", "candle", "bottle", "umbrella", "butterfly", "statue", "garden")
-STAGES = ("text", "tag_codes", "scan+rank", "rerank", "paths", "open")
+STAGES = ("text", "tag_codes", "scan+rank", "rerank", "rerank features", "tower", "paths", "open")
+TIMED = ("text", "tag_codes", "rerank", "paths")  # disjoint; "rerank" holds "rerank features" and "tower"
 
 
 def base_features() -> np.ndarray:
@@ -155,6 +162,7 @@ def warm(path: Path, words: tuple[str, ...], config: Any) -> tuple[list[float], 
     from hashcore.models.manifest import Encoder, library_head_info
     from hashcore.models.textenc import TextEncoder
     from hashcore.store.db import Store
+    from hashcore.tags.multimodal import MultimodalSparseHash
     from hashcore.tags.search import TagService
 
     encoder = Encoder(library_head_info(config))
@@ -167,44 +175,42 @@ def warm(path: Path, words: tuple[str, ...], config: Any) -> tuple[list[float], 
     clock.wrap(TextEncoder, "encode", "text")
     clock.wrap(TagService, "tag_codes", "tag_codes")
     clock.wrap(TagService, "_rerank", "rerank")
+    clock.wrap(Store, "features", "rerank features")  # tag codes are cached: only the re-rank reads features
+    clock.wrap(MultimodalSparseHash, "image_activations", "tower")
     clock.wrap(Store, "images", "paths")
     times: list[float] = []
     stages: dict[str, list[float]] = defaultdict(list)
-    hits = []
-    for word in words:
-        clock.t.clear()
-        clock.cpu.clear()
-        t0, c0 = time.perf_counter(), time.process_time()
-        with Library(config, db_path=path, encoder=encoder) as lib:
-            t1 = time.perf_counter()
-            hits = lib.find_tag([word], K)
-        total = time.perf_counter() - t0
-        times.append(total)
-        stages["cpu"].append(time.process_time() - c0)
-        stages["open"].append(t1 - t0)
-        inner = total - (t1 - t0)
-        for s in ("text", "tag_codes", "rerank", "paths"):
-            stages[s].append(clock.t[s])
-        stages["scan+rank"].append(inner - sum(clock.t[s] for s in ("text", "tag_codes", "rerank", "paths")))
-        for s in ("text", "tag_codes", "rerank", "paths"):
-            stages[f"cpu {s}"].append(clock.cpu[s])
+    hits: list[Any] = []
+
+    def queries() -> None:
+        for word in words:
+            clock.t.clear()
+            clock.cpu.clear()
+            t0, c0 = time.perf_counter(), time.process_time()
+            with Library(config, db_path=path, encoder=encoder) as lib:
+                t1 = time.perf_counter()
+                hits[:] = lib.find_tag([word], K)
+            total = time.perf_counter() - t0
+            times.append(total)
+            stages["cpu"].append(time.process_time() - c0)
+            stages["open"].append(t1 - t0)
+            inner = total - (t1 - t0)
+            for s in (*TIMED, "rerank features", "tower"):
+                stages[s].append(clock.t[s])
+                stages[f"cpu {s}"].append(clock.cpu[s])
+            stages["scan+rank"].append(inner - sum(clock.t[s] for s in TIMED))
+
+    worker = threading.Thread(target=queries)  # the GUI searches in a pool thread, not the main one
+    worker.start()
+    worker.join()
+    assert len(times) == len(words), "the query thread failed (its traceback is above)"
     return times, stages, hits
-
-
-def proposed(shipped: Callable[[Any], tuple[np.ndarray, np.ndarray, int]]) -> Callable[[Any], Any]:
-    """A PROPOSED TagService.tag_codes (not what HashLens runs; timed beside it, labelled as
-    such): the codes live in the store's shared in-memory cache, like SimilarService's, and
-    are read from SQLite (and missing ones made, by `shipped`) only when the database changed."""
-    def tag_codes(self: Any) -> tuple[np.ndarray, np.ndarray, int]:
-        mid = self.model_id()
-        ids, codes, _ = self.store.cached(("tag-codes", mid), lambda _prev: shipped(self))
-        return ids, codes, mid
-    return tag_codes
 
 
 def peers(path: Path, config: Any, repeats: int) -> dict[str, float]:
     """NumPy float cosine over (n, 384) and faiss IndexBinaryFlat over the same codes, top K."""
     from hashcore.library import Library
+    from hashcore.tags.search import one_blas_thread
 
     with Library(config, db_path=path) as lib:
         _, codes, _ = lib.tagging.tag_codes()
@@ -221,6 +227,11 @@ def peers(path: Path, config: Any, repeats: int) -> dict[str, float]:
         top = np.argpartition(-s, K)[:K]
         return top[np.argsort(-s[top])]
     fns["numpy float cosine"] = cosine
+
+    def cosine_1t(j: int) -> object:
+        with one_blas_thread():
+            return cosine(j)
+    fns["numpy float cosine, 1 BLAS thread"] = cosine_1t
     faiss: Any
     try:
         import faiss
@@ -242,87 +253,8 @@ def peers(path: Path, config: Any, repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in out.items()}
 
 
-class NumpyMiniLM:
-    """A PROPOSAL for hashcore/models/textenc.py, timed here (HashLens does not run it): the same
-    all-MiniLM-L6-v2 forward pass (BERT, 6 layers, mean pooling, L2 norm) in NumPy from the
-    package's own tokenizer.json and model.safetensors, so that the first tag query needs neither
-    torch nor sentence-transformers (seconds of imports). `check` compares it with the shipped
-    encoder."""
-
-    def __init__(self, folder: Path) -> None:
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-
-        self.tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tok.enable_truncation(256)  # sentence_bert_config.json: max_seq_length
-        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
-        self.w = load_file(str(folder / "model.safetensors"))
-        self.wt = {k.removesuffix(".weight"): np.ascontiguousarray(v.T) for k, v in self.w.items()
-                   if v.ndim == 2 and ".layer." in k}
-
-    def _ln(self, x: np.ndarray, p: str) -> np.ndarray:
-        m = x.mean(-1, keepdims=True)
-        v = ((x - m) ** 2).mean(-1, keepdims=True)
-        return (x - m) / np.sqrt(v + 1e-12) * self.w[p + ".weight"] + self.w[p + ".bias"]
-
-    def _lin(self, x: np.ndarray, p: str) -> np.ndarray:
-        return (x.reshape(-1, x.shape[-1]) @ self.wt[p]).reshape(*x.shape[:-1], -1) + self.w[p + ".bias"]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        enc = self.tok.encode_batch(texts)
-        ids = np.array([e.ids for e in enc])
-        mask = np.array([e.attention_mask for e in enc], np.float32)
-        w, (n, length) = self.w, ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length][None]
-             + w["embeddings.token_type_embeddings.weight"][np.array([e.type_ids for e in enc])])
-        x = self._ln(x, "embeddings.LayerNorm")
-        pad = (1 - mask)[:, None, None, :] * -1e9
-
-        def heads(t: np.ndarray) -> np.ndarray:
-            return t.reshape(n, length, 12, 32).transpose(0, 2, 1, 3)
-        for i in range(6):
-            p = f"encoder.layer.{i}."
-            q, k, v = (heads(self._lin(x, p + f"attention.self.{m}")) for m in ("query", "key", "value"))
-            a = q @ k.transpose(0, 1, 3, 2) / np.sqrt(32) + pad
-            a = np.exp(a - a.max(-1, keepdims=True))
-            a /= a.sum(-1, keepdims=True)
-            h = (a @ v).transpose(0, 2, 1, 3).reshape(n, length, 384)
-            x = self._ln(x + self._lin(h, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-            m = self._lin(x, p + "intermediate.dense")
-            m = 0.5 * m * (1 + _erf(m / np.sqrt(2)))  # BERT's exact GELU
-            x = self._ln(x + self._lin(m, p + "output.dense"), p + "output.LayerNorm")
-        e = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
-        return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz & Stegun 7.1.26 (error < 1.5e-7): NumPy has no erf, and scipy costs an import."""
-    s, x = np.sign(x), np.abs(x)
-    t = 1 / (1 + 0.3275911 * x)
-    y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * np.exp(-x * x)
-    return s * y
-
-
-def numpy_text_child() -> dict[str, float]:
-    """Fresh interpreter: load the NumPy MiniLM and encode one word; then check it against the
-    shipped encoder (after the timing)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    from hashcore.models.textenc import model_dir
-
-    enc = NumpyMiniLM(model_dir())
-    enc.encode(["dog"])
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    from hashcore.models.textenc import shared
-
-    texts = list(WORDS) + ["ankle boot", "a dog on a beach", "日本の寺", "🐶", "zzxq"]
-    cos = (enc.encode(texts) * shared().encode(texts)).sum(1)
-    return {"total": wall, "cpu": cpu, "min cosine to shipped encoder": float(cos.min())}
-
-
 def cold_child(path: str, home: str) -> dict[str, float]:
     """In a fresh interpreter: import, open, first query; the stages that load models."""
-    if path == "numpy-text":
-        return numpy_text_child()
     t0, c0 = time.perf_counter(), time.process_time()
     from hashcore.config import Config
     from hashcore.library import Library
@@ -338,9 +270,16 @@ def cold_child(path: str, home: str) -> dict[str, float]:
         t_text = time.perf_counter()
         hits = lib.find_tag(["dog"], K)
         t_end = time.perf_counter()
-    return {"total": t_end - t0, "cpu": time.process_time() - c0, "import hashcore": t_import - t0, "open library": t_open - t_import,
-            "tag model": t_tag_model - t_open, "text model (torch + MiniLM)": t_text - t_tag_model,
-            "query": t_end - t_text, "hits": len(hits)}
+    out = {"total": t_end - t0, "cpu": time.process_time() - c0, "import hashcore": t_import - t0,
+           "open library": t_open - t_import, "tag model": t_tag_model - t_open,
+           "text model (NumPy MiniLM)": t_text - t_tag_model, "query (reads the tag codes)": t_end - t_text,
+           "hits": len(hits), "torch imported": "torch" in sys.modules,
+           "sentence_transformers imported": "sentence_transformers" in sys.modules}
+    t = time.perf_counter()
+    import torch  # noqa: F401  (after the timing: what the first query would pay if it needed torch)
+
+    out["import torch (not needed)"] = time.perf_counter() - t
+    return out
 
 
 def cold(path: Path, home: Path, runs: int) -> list[dict[str, float]]:
@@ -357,6 +296,7 @@ def main() -> None:
     p.set_defaults(repeats=21)
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--cold", type=int, default=3, help="fresh sessions for the first query")
+    p.add_argument("--rankings", type=Path, help="compare the rankings of WORDS with this file (write it if missing)")
     p.add_argument("--child", nargs=2, help=argparse_hidden())
     args = p.parse_args()
     if args.child:
@@ -373,26 +313,16 @@ def main() -> None:
     info = multimodal_info(config.models_dir)
     print(f"tag model {info.name} ({info.bits} bits), library {path.name}")
     times, stages, hits = warm(path, WORDS[:args.repeats], config)
-    from hashcore.tags.search import TagService
-
-    shipped = TagService.tag_codes
-    TagService.tag_codes = proposed(shipped)  # type: ignore[method-assign, assignment]
-    try:
-        p_times, p_stages, _ = warm(path, WORDS[args.repeats:2 * args.repeats], config)
-    finally:
-        TagService.tag_codes = shipped  # type: ignore[method-assign]
     assert len(hits) == K and all(h.path for h in hits), "a query did not return k photos with paths"
     peer = peers(path, config, args.repeats)
     ours = statistics.median(times)
     print("stages (median ms): " + ", ".join(f"{s} {1000 * statistics.median(stages[s]):.1f}" for s in STAGES))
     print("CPU time of stages (median ms): " + ", ".join(
-        f"{s} {1000 * statistics.median(stages[f'cpu {s}']):.1f}" for s in ("text", "tag_codes", "rerank", "paths")))
-    print(f"PROPOSED (tag codes cached in memory, bench-only patch): median {1000 * statistics.median(p_times):.1f} ms; "
-          "stages " + ", ".join(f"{s} {1000 * statistics.median(p_stages[s]):.1f}" for s in STAGES) +
-          f"; CPU per query {1000 * statistics.median(p_stages['cpu']):.0f} ms")
-    cos = peer["numpy float cosine"]
+        f"{s} {1000 * statistics.median(stages[f'cpu {s}']):.1f}" for s in (*TIMED, "rerank features", "tower")))
+    cos_name = min((k for k in peer if k.startswith("numpy")), key=peer.__getitem__)
+    cos = peer[cos_name]
     record(args, f"tag query warm, {args.n:,} photos, k={K} (GUI path)", ours * 1000, cos * 1000, "ms",
-           "< 150 ms", ours < 0.150, f"peer: NumPy float cosine (n, 384) + top {K}; "
+           "< 150 ms", ours < 0.150, f"peer: {cos_name} (n, 384) + top {K} (the faster of default and 1 BLAS thread); "
            f"CPU time per query {1000 * statistics.median(stages['cpu']):.0f} ms")
     if "faiss IndexBinaryFlat" in peer:
         fa = peer["faiss IndexBinaryFlat"]
@@ -400,13 +330,38 @@ def main() -> None:
               f"ours / faiss = {ours / fa:.1f}")
     sessions = cold(path, home, args.cold)
     first = statistics.median(s["total"] for s in sessions)
-    parts = {k: statistics.median(s[k] for s in sessions) for k in sessions[0] if k not in ("total", "hits")}
+    flags = ("hits", "torch imported", "sentence_transformers imported")
+    parts = {k: statistics.median(s[k] for s in sessions) for k in sessions[0] if k not in ("total", *flags)}
     record(args, f"tag query first of a session, {args.n:,} photos", first, None, "s", "< 3 s", first < 3.0,
-           "; ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
-    proto = cold(Path("numpy-text"), home, 1)[0]
-    print(f"PROPOSED text encoder (NumPy MiniLM, bench-only): load + first word {proto['total']:.2f} s "
-          f"(CPU {proto['cpu']:.2f} s); min cosine to the shipped encoder's vectors "
-          f"{proto['min cosine to shipped encoder']:.6f}")
+           "; ".join(f"{k} {v:.2f} s" for k, v in parts.items()) +
+           "; torch imported: " + str(any(s["torch imported"] for s in sessions)) +
+           ", sentence_transformers imported: " + str(any(s["sentence_transformers imported"] for s in sessions)))
+    if args.rankings:
+        check_rankings(path, config, args.rankings)
+
+
+def rankings(path: Path, config: Any) -> dict[str, list[list[Any]]]:
+    """(id, distance, person-tagged) of the K photos of every word of WORDS, and of two words."""
+    from hashcore.library import Library
+
+    out = {}
+    with Library(config, db_path=path) as lib:
+        for q in [[w] for w in WORDS] + [["dog", "beach"]]:
+            for mode in ("any", "all") if len(q) > 1 else ("any",):
+                out[f"{'+'.join(q)} {mode}"] = [[h.id, h.distance, h.exact_code] for h in lib.find_tag(q, K, mode)]
+    return out
+
+
+def check_rankings(path: Path, config: Any, file: Path) -> None:
+    """The rankings equal those saved in `file` by an earlier run (before a change), or are saved."""
+    now = rankings(path, config)
+    if not file.is_file():
+        file.write_text(json.dumps(now))
+        print(f"rankings of {len(now)} queries written to {file}")
+        return
+    before = json.loads(file.read_text())
+    differ = [q for q in now if now[q] != before.get(q)]
+    print(f"rankings of {len(now)} queries vs {file}: " + ("identical" if not differ else f"DIFFERENT for {differ}"))
 
 
 def argparse_hidden() -> str:

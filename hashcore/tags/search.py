@@ -13,8 +13,10 @@ needs of the similar-photo search (the feature of an image file) comes in as a c
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +66,69 @@ def query_tags(texts: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(t for t in (normalise_tag(x) for x in items) if t))
 
 
+_BLAS = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"users": 0, "controller": None, "limiter": None}
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """NumPy's BLAS on one thread while a tag query runs. Its matrices are small (a few tokens
+    through MiniLM, a few hundred photos through the image tower): waking a BLAS thread pool
+    costs more than it saves, and on a busy machine a pool that waits for a taken core made a
+    query ten times slower. OpenBLAS's pool is process-wide (threadpoolctl obeys only the first
+    thread that set it, so control is handed to whichever thread changes it here); a count keeps
+    overlapping queries in several threads at one thread until the last one ends."""
+    with _BLAS:
+        if _BLAS_STATE["users"] == 0:
+            _BLAS_STATE["limiter"] = _blas_switch(lambda c: c.limit(limits=1, user_api="blas"))
+        _BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS:
+            _BLAS_STATE["users"] -= 1
+            if _BLAS_STATE["users"] == 0:
+                limiter = _BLAS_STATE["limiter"]
+                _blas_switch(lambda _c: limiter.restore_original_limits())
+
+
+def _blas_switch(change: Callable[[Any], Any]) -> Any:
+    """`change(controller)` with this thread in control of OpenBLAS, then control released."""
+    from threadpoolctl import OpenBLASController, ThreadpoolController
+
+    if _BLAS_STATE["controller"] is None:
+        _BLAS_STATE["controller"] = ThreadpoolController()  # the BLAS libraries loaded now: NumPy's
+    OpenBLASController.clear_controlling_thread(force=True)
+    try:
+        return change(_BLAS_STATE["controller"])
+    finally:
+        OpenBLASController.clear_controlling_thread(force=True)
+
+
+def counts_at(ids: np.ndarray, counts: dict[int, int]) -> np.ndarray:
+    """counts.get(id, 0) for every id of `ids` (sorted, as the store returns them), without a
+    Python loop over the whole library."""
+    out = np.zeros(len(ids), np.int64)
+    if counts and len(ids):
+        keys = np.fromiter(counts, np.int64, len(counts))
+        at = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+        found = ids[at] == keys
+        out[at[found]] = np.fromiter(counts.values(), np.int64, len(counts))[found]
+    return out
+
+
+def smallest(key: np.ndarray, m: int) -> np.ndarray:
+    """Positions of the m smallest keys in order, ties by position: np.argsort(key,
+    kind="stable")[:m], without sorting all of a 100,000-photo library to keep a few hundred."""
+    if m >= len(key):
+        return np.argsort(key, kind="stable")
+    v = np.partition(key, m - 1)[m - 1]
+    below = np.flatnonzero(key < v)
+    pick = np.concatenate([below, np.flatnonzero(key == v)[: m - len(below)]])
+    pick.sort()
+    return pick[np.argsort(key[pick], kind="stable")]
+
+
 class TagService:
     """Tag search, suggestions, automatic tags, keyword import and learning, over one Store."""
 
@@ -110,6 +175,11 @@ class TagService:
              radius: int | None = None) -> list[Hit]:
         """Photos for tag texts (any or all of them), optionally also near a photo (an id or a
         file). Photos a person tagged with the very word come first; then Hamming distance."""
+        with one_blas_thread():
+            return self._find(texts, k, mode, like, radius)
+
+    def _find(self, texts: str | Sequence[str], k: int, mode: str, like: PhotoRef | None,
+              radius: int | None) -> list[Hit]:
         from hashcore.models.textenc import shared
 
         if mode not in ("any", "all"):
@@ -134,8 +204,7 @@ class TagService:
         which = above.argmax(0) if mode == "all" else above.argmin(0)
         rank = above[which, np.arange(len(ids))]
         combined = dist[which, np.arange(len(ids))]
-        explicit = self.store.person_tag_matches(tags)
-        person = np.array([explicit.get(int(i), 0) for i in ids])
+        person = counts_at(ids, self.store.person_tag_matches(tags))
         # then the photos whose automatic tags name the very word (a photo auto-tagged "dog" is
         # never below an untagged one for "dog"), then the codes decide
         auto = self._auto_tag_matches(tags, ids)
@@ -165,14 +234,23 @@ class TagService:
                 boost: np.ndarray, acts: list[np.ndarray], k: int) -> list[int]:
         """The k best candidates: a person's tag first, then an automatic tag, then distance, then
         the activations' L1 distance among everything up to the k-th distance (ties included)."""
-        order = cand[np.lexsort((rank[cand], -boost[cand]))]
-        cut = order[: k + MAX_RERANK] if len(order) > k else order
-        kth = rank[order[min(k, len(order)) - 1]]
-        cut = np.union1d(cut[rank[cut] <= kth], order[:k])
+        bc, rc = boost[cand], rank[cand]
+        key = (bc.max() - bc) * (int(rc.max()) + 1) + rc  # (-boost, rank) as one integer
+        first = cand[smallest(key, k + MAX_RERANK if len(cand) > k else len(cand))]
+        kth = rank[first[min(k, len(first)) - 1]]
+        cut = np.union1d(first[rank[first] <= kth], first[:k])
+        # the image tower runs on these few hundred photos only (their stored features)
         fid, feats = self.store.features(ids[cut].tolist())
-        ia = head.image_activations(feats) if len(feats) else np.zeros((0, head.bits))
-        l1_of = {int(i): float(sum(np.abs(ia[n] - a).sum() for a in acts)) for n, i in enumerate(fid)}
-        return sorted(cut.tolist(), key=lambda j: (-boost[j], rank[j], l1_of.get(int(ids[j]), 1e9), int(ids[j])))[:k]
+        l1 = np.full(len(cut), 1e9)
+        if len(fid):
+            ia = head.image_activations(feats)
+            # row by row in float32, as sum(|ia[n] - a|.sum() for a in acts) adds them
+            dist = np.abs(ia - acts[0]).sum(1)
+            for a in acts[1:]:
+                dist = dist + np.abs(ia - a).sum(1)
+            at = np.searchsorted(ids[cut], fid)  # features come ordered by id, as ids[cut] is
+            l1[at] = dist
+        return cut[np.lexsort((ids[cut], l1, rank[cut], -boost[cut]))][:k].tolist()
 
     def suggest(self, image: PhotoRef, k: int = 8) -> list[tuple[str, int]]:
         """Nearest tag texts of the model's vocabulary to a photo's code; one text per concept,
