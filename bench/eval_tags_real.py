@@ -43,7 +43,7 @@ DOCS = ROOT / "docs"
 NOT_QUERY = set("""
 access beat cadence canon creator community form figure group region standard thing way young tract
 recess marquee chamber enclosure partition measure art artist balcony gallery opera tent theater
-entrance facility grave edifice mount tape plaything seat panther
+entrance facility grave edifice mount tape plaything seat panther passage plot span ridge
 """.split())
 _C, _M = "gcompris/categorization/", "gcompris/explore_monuments/"
 _E, _W = "gcompris/erase/", "gcompris/explore_world_animals/"
@@ -95,6 +95,59 @@ NAME_WORDS: dict[str, list[str]] = {
     "plasma/FallenLeaf": ["leaf"], "skimage/camera": ["camera", "photographer"], "skimage/coins": ["coin"],
     "skimage/moon": ["moon"], "skimage/motorcycle_left": ["motorcycle"], "skimage/motorcycle_right": ["motorcycle"],
     "sklearn/china": ["temple", "pagoda"],
+}
+
+_TRAIN_C = {
+    "baseball": ["baseball#2"], "bayterek": ["tower", "monument"], "burj": ["skyscraper", "building"],
+    "cathedral": ["cathedral", "monument"], "cup": ["cup"], "dam1": ["dam"], "dam2": ["dam"], "dam4": ["dam"],
+    "empireState": ["skyscraper", "building"], "igloo": ["igloo"], "knife": ["knife"],
+    "leaningTowerOfPisa": ["tower", "monument"], "multimeter3": ["multimeter", "meter#2"],
+    "pan": ["pan#1"], "parthenon": ["temple", "monument"], "pencil": ["pencil"], "pillow": ["pillow"],
+    "plier1": ["pliers"], "plier2": ["pliers"], "scissors2": ["scissors"], "screwDriver": ["screwdriver"],
+    "screwDriver1": ["screwdriver"], "sickle": ["sickle"], "tweezer": ["tweezer"],
+    "usCapitol": ["building", "monument"], "victoriaMemorial": ["building", "monument"],
+    "weighingMachine": ["weighing machine"], "wrench1": ["wrench#3"],
+    **{f"fish{n}": ["fish"] for n in (1, 10, 13, 14, 17, 18, 19, 2, 20, 21, 25, 26, 28, 3, 5, 7, 8)},
+    **{f"hammer{n}": ["hammer#2"] for n in (1, 2, 6, 7, 8)},
+    **{f"measuringTape{n}": ["tape measure"] for n in (1, 2, 4, 5)},
+    **{f"solar{n}": ["solar panel"] for n in (2, 5, 6, 7, 8)},
+    **{f"windmill{n}": ["windmill"] for n in ("", 12, 13, 14, 15, 2, 5, 6, 7)},
+}
+_TRAIN_E = {
+    "alpaca": ["alpaca#3"], "butterfly": ["butterfly"], "calf": ["calf#1"], "camels": ["camel"],
+    "chamaeleon": ["chameleon#3"], "cheetah": ["cheetah"], "crab": ["crab#1"], "dolphin": ["dolphin#2"],
+    "gibbon": ["gibbon#2"], "gosling": ["gosling"], "horse": ["horse"], "kingfisher": ["kingfisher"],
+    "long_nosed_monkey": ["proboscis monkey"], "meerkats": ["meerkat"], "penguin": ["penguin"], "pika": ["pika"],
+    "red_panda": ["red panda"], "spoonbills": ["spoonbill"], "squirrel": ["squirrel"], "swans": ["swan"],
+    "toucan": ["toucan"],
+}
+_TRAIN_M = {
+    "ajantaCave": ["cave"], "bentPyramid": ["pyramid#3"], "chateaudeChambord": ["castle"],
+    "chateaudeChenonceau": ["castle"], "chichenItza": ["pyramid#3"], "colosseum": ["amphitheater"],
+    "fortSumter": ["fort#2"], "gatewayofIndia": ["arch#3"], "georgeWashingtonBirthplace": ["house"],
+    "konarkSunTemple": ["temple"], "machuPicchu": ["ruins"], "mysorePalace": ["palace"],
+    "neuschwansteinCastle": ["castle"], "palaisdesPapes": ["palace"], "pontduGard": ["aqueduct"],
+    "redPyramid": ["pyramid#3"], "reimsCathedral": ["cathedral"], "wormsCathedral": ["cathedral"],
+    **{k: [] for k in ("cabrillo", "lincolnMemorial", "montStMichel", "petra", "rocamadour", "victoriaMemorial")},
+}
+
+# The training pool's photos, by the same rule (for choosing settings there: `--pool train`).
+_TRAIN_C = {_C + k: v for k, v in _TRAIN_C.items()}
+_TRAIN_E = {_E + k: v for k, v in _TRAIN_E.items()}
+_TRAIN_M = {_M + k: [*v, "monument"] for k, v in _TRAIN_M.items()}
+_F, _L = "gcompris/explore_farm_animals/", "gcompris/explore_world_animals/"
+TRAIN_NAME_WORDS: dict[str, list[str]] = {
+    **_TRAIN_C, **_TRAIN_E, **_TRAIN_M,
+    **{"gcompris/clickgame/" + s: ["sea"] for s in ("sea1", "sea3", "sea6")},
+    _F + "cat": ["cat"], _F + "chicken": ["chicken#2"], _F + "dog": ["dog"], _F + "duck": ["duck"],
+    _F + "owl": ["owl"], _F + "pig": ["pig"], _F + "sheep": ["sheep"],
+    _L + "bison": ["bison"], _L + "chameleon": ["chameleon#3"], _L + "crocodile": ["crocodile"],
+    _L + "dragon": ["komodo dragon"], _L + "hedgehog": ["hedgehog"], _L + "kangaroo": ["kangaroo"],
+    _L + "lemur": ["lemur"], _L + "moose": ["moose"], _L + "panda": ["giant panda"], _L + "scarlet_macaw": ["macaw"],
+    "gcompris/louis-braille/statue": ["statue"], "mate/Dune": ["dune"], "mate/Garden": ["garden"],
+    "mate/LadyBird": ["ladybug"], "palapeli/castle-maintenon": ["castle"], "palapeli/cincinnati-bridge": ["bridge"],
+    "plasma/ColorfulCups": ["cup"], "skimage/astronaut": ["astronaut"], "skimage/chelsea": ["cat"],
+    "skimage/coffee": ["coffee"], "sklearn/flower": ["flower"],
 }
 
 
@@ -163,7 +216,7 @@ def _wordnet_senses(folder: Path) -> dict[str, list[str]]:
     return out
 
 
-def truth_from_names(folder: Path = WORDNET) -> dict[str, object]:
+def truth_from_names(folder: Path = WORDNET, pool: str = "heldout") -> dict[str, object]:
     """Query -> relevant held-out photos, by rules: a photo is relevant to the words of its
     name (NAME_WORDS), to their WordNet synonyms (the other lemmas of that sense, lower case) and
     to the everyday words above them in WordNet (the same test as the vocabulary's everyday
@@ -180,12 +233,13 @@ def truth_from_names(folder: Path = WORDNET) -> dict[str, object]:
     lemmas, parents = bv.read_wordnet(folder)
     senses = _wordnet_senses(folder)
     common = set(everyday_words())
-    held = [b.id for b in photos.heldout_pool()]
+    held = [b.id for b in (photos.heldout_pool() if pool == "heldout" else photos.training_pool())]
+    name_words = NAME_WORDS if pool == "heldout" else TRAIN_NAME_WORDS
     words: dict[str, list[str]] = {}
     named: dict[str, list[str]] = {}
     for pid in held:
         out: list[str] = []
-        for term in NAME_WORDS.get(pid, []):
+        for term in name_words.get(pid, []):
             word, _, k = term.partition("#")
             out.append(word)
             syns = senses.get(word, [])
@@ -205,7 +259,7 @@ def truth_from_names(folder: Path = WORDNET) -> dict[str, object]:
             queries.setdefault(w, []).append(pid)
     return {"note": "written by bench/eval_tags_real.py truth (rules on file names + WordNet 3.0); "
                     "photos: the held-out pool of bench/dup_split.json",
-            "photos": held, "words": words, "senses": named, "queries": dict(sorted(queries.items()))}
+            "pool": pool, "photos": held, "words": words, "senses": named, "queries": dict(sorted(queries.items()))}
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -264,36 +318,97 @@ def hamming_scores(head: object, feats: np.ndarray, q_emb: np.ndarray) -> np.nda
     return -(ham + l1 / (l1.max() + 1))
 
 
+def app_scores(head: object, feats: np.ndarray, probs: np.ndarray, queries: list[str], q_emb: np.ndarray,
+               fuse: bool = True) -> np.ndarray:
+    """The order TagService.find gives a library of these photos with their automatic tags: photos
+    auto-tagged with the query first; then (fuse) the reciprocal rank fusion of the query's Hamming
+    ranking with the Hamming ranking by the first two photos' codes (hashcore/tags/fusion.py),
+    else the Hamming distance; the activations' L1 for ties. Everything on the codes."""
+    from hashcore.tags import fusion
+    from hashcore.tags.auto import AutoTagger
+
+    tagger = AutoTagger.load()
+    shown = [{w for w, _ in tagger.tags(p)} for p in probs]
+    boost = np.array([[q in tags for tags in shown] for q in queries], np.float64)
+    ai, at = head.image_activations(feats), head.text_activations(q_emb)  # type: ignore[attr-defined]
+    thr = head.threshold  # type: ignore[attr-defined]
+    bi, bt = ai > thr, at > thr
+    ham = (bt[:, None, :] != bi[None, :, :]).sum(-1).astype(np.int64)
+    l1 = np.abs(at[:, None, :] - ai[None, :, :]).sum(-1)
+    tie = l1 / (l1.max() + 1)
+    if not fuse:
+        return boost * 1e6 - ham - tie
+    seeds = ranking(boost * 1e6 - ham - tie)[:, :fusion.SEEDS]
+    between = (bi[:, None, :] != bi[None, :, :]).sum(-1).astype(np.int64)
+    fused = np.stack([fusion.fused_rank(ham[q], between[seeds[q]].sum(0)) for q in range(len(queries))])
+    return boost * 1e12 - fused - tie
+
+
+AUTO_THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def _words_above(senses: dict[str, list[str]], folder: Path = WORDNET) -> dict[str, set[str]]:
+    """For each photo, every lemma (lower case) of its named synsets and of every synset WordNet
+    puts above them: "animal" above "giraffe", "structure" above "tower" (not "building")."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_vocab", ROOT / "resources" / "tags" / "build_vocab.py")
+    assert spec is not None and spec.loader is not None
+    bv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bv)
+    lemmas, parents = bv.read_wordnet(folder)
+    return {pid: {w.lower() for s in syns for a in [s, *bv.ancestors(s, parents)] for w in lemmas[a]}
+            for pid, syns in senses.items()}
+
+
 def auto_tag_precision(probs: np.ndarray, ids: list[str], words: dict[str, list[str]],
                        senses: dict[str, list[str]]) -> list[dict[str, object]]:
-    """Precision of the automatic tags shown at each threshold, over the held-out photos that have
-    words: a tag is right when it is one of the photo's words (its name, their synonyms, the
-    everyday words above them), or, for a fine label, when its class is a kind of what the name
-    says (WordNet: "tabby" on a photo named "cat"). Everyday words and fine labels apart."""
-    from hashcore.tags.auto import AutoTagger
+    """Precision of the automatic tags shown at each threshold, over the photos that have words,
+    under two judges. Strict: a tag is right when it is one of the photo's words (its name, their
+    synonyms, the everyday words above them), or, for a fine label, when its class is a kind of
+    what the name says (WordNet: "tabby" on a photo named "cat"). Above: also right when WordNet
+    puts the tag's word at or above one of the photo's named things (any word above, not only the
+    everyday ones: "artifact" on a hammer). Everyday words and fine labels apart."""
+    from hashcore.tags.auto import MIN_CLASS, MIN_WORD, AutoTagger
     from hashcore.tags.hierarchy import load_hierarchy
 
     tagger = AutoTagger.load()
     h = load_hierarchy()
     kind_of = {name: {w, *h.ancestors(w)} for name, w in zip(tagger.class_names, h.class_wnids, strict=True)}
+    above = _words_above(senses)
 
-    def right_tag(pid: str, tag: str) -> bool:
+    def strict(pid: str, tag: str) -> bool:
         return tag in words[pid] or bool(kind_of.get(tag, set()) & set(senses.get(pid, [])))
     out: list[dict[str, object]] = []
+    grid = [("everyday word", t, t, 2.0) for t in AUTO_THRESHOLDS] + [("fine label", t, 2.0, t) for t in AUTO_THRESHOLDS]
+    for kind, t, min_group, min_class in [*grid, ("all shown", None, MIN_WORD, MIN_CLASS)]:
+        shown = right = right_above = photos_tagged = 0
+        for pid, p in zip(ids, probs, strict=True):
+            if pid not in words:
+                continue
+            tags = tagger.tags(p, min_group=min_group, min_class=min_class)
+            shown += len(tags)
+            right += sum(strict(pid, w) for w, _ in tags)
+            right_above += sum(strict(pid, w) or w in above.get(pid, set()) for w, _ in tags)
+            photos_tagged += bool(tags)
+        out.append({"kind": kind, "threshold": t, "shown": shown, "right": right,
+                    "precision": round(right / shown, 3) if shown else None, "right_above": right_above,
+                    "precision_above": round(right_above / shown, 3) if shown else None,
+                    "photos_tagged": photos_tagged, "photos": len(words)})
+    return out
+
+
+def calibrate(auto: list[dict[str, object]], target: float = 0.85, judge: str = "precision_above") -> dict[str, float]:
+    """Per kind, the lowest threshold whose precision (on the pool given: the training pool) is at
+    least `target` there and at every higher threshold; where no threshold reaches it, the one of
+    highest precision."""
+    out: dict[str, float] = {}
     for kind in ("everyday word", "fine label"):
-        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-            shown = right = photos_tagged = 0
-            for pid, p in zip(ids, probs, strict=True):
-                if pid not in words:
-                    continue
-                tags = tagger.tags(p, min_group=t if kind == "everyday word" else 2.0,
-                                   min_class=t if kind == "fine label" else 2.0)
-                shown += len(tags)
-                right += sum(right_tag(pid, w) for w, _ in tags)
-                photos_tagged += bool(tags)
-            out.append({"kind": kind, "threshold": t, "shown": shown, "right": right,
-                        "precision": round(right / shown, 3) if shown else None,
-                        "photos_tagged": photos_tagged, "photos": len(words)})
+        rows = sorted((a for a in auto if a["kind"] == kind and a[judge] is not None),
+                      key=lambda a: -float(a["threshold"]))  # type: ignore[arg-type]
+        ok = [a for n, a in enumerate(rows) if all(float(b[judge]) >= target for b in rows[:n + 1])]  # type: ignore[arg-type]
+        pick = ok[-1] if ok else max(rows, key=lambda a: (float(a[judge]), -float(a["threshold"])))  # type: ignore[arg-type]
+        out[kind] = float(pick["threshold"])  # type: ignore[arg-type]
     return out
 
 
@@ -310,54 +425,86 @@ def old_model_path() -> Path:
     return path
 
 
-def evaluate(out_md: Path, out_json: Path, candidate: str | None = None) -> list[dict[str, object]]:
+def pool_data(pool: str) -> tuple[dict[str, object], np.ndarray, np.ndarray, list[str]]:
+    """Truth, backbone features, class probabilities and ids of a pool's photos (the training
+    pool: the photos themselves, not their edited views; its truth by the same rule, computed now)."""
+    if pool == "heldout":
+        truth = json.loads(TRUTH.read_text())
+        d = photo_features("heldout")
+        keep = np.ones(len(d["ids"]), bool)
+    else:
+        truth = truth_from_names(pool="train")
+        d = photo_features("train")
+        keep = d["view"] == 0
+    ids = [str(i) for i in d["ids"][keep]]
+    assert ids == truth["photos"], f"{pool} pool differs from its truth; rerun `truth`"
+    return truth, d["features"][keep], d["probs"][keep], ids
+
+
+def evaluate(out_md: Path, out_json: Path, candidate: str | None = None, pool: str = "heldout") -> None:
+    """Every row on one pool, printed. The report (held-out, no candidate) also carries the training
+    pool's rows, where the settings were chosen (fusion, automatic tags' thresholds)."""
+    rows, auto = run_pool(pool, candidate)
+    if pool != "heldout" or candidate:
+        print("automatic tags' thresholds this pool chooses:", calibrate(auto))
+        return
+    sys.stderr.write("training pool (the report records how the settings were chosen)\n")
+    write_report(rows, auto, out_md, out_json, *run_pool("train"))
+
+
+def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """(ranking rows, automatic-tag rows) on one pool."""
     from hashcore.models.methods import load_head
     from hashcore.tags import multimodal  # noqa: F401  (registers the model class)
     from hashcore.tags.model import multimodal_info
 
-    truth = json.loads(TRUTH.read_text())
-    d = photo_features("heldout")
-    ids = [str(i) for i in d["ids"]]
-    assert ids == truth["photos"], "held-out pool differs from bench/tags_real_truth.json; rerun `truth`"
-    queries = sorted(truth["queries"])
+    truth, feats, probs, ids = pool_data(pool)
+    tq: dict[str, list[str]] = truth["queries"]  # type: ignore[assignment]
+    queries = sorted(tq)
     pos = {pid: n for n, pid in enumerate(ids)}
     rel = np.zeros((len(queries), len(ids)), bool)
     for qi, q in enumerate(queries):
-        rel[qi, [pos[p] for p in truth["queries"][q]]] = True
+        rel[qi, [pos[p] for p in tq[q]]] = True
     q_emb = embed(queries)
     rows: list[dict[str, object]] = []
+    dataset = "real-photos-heldout" if pool == "heldout" else "real-photos-training-pool"
 
     def row(method: str, scores: np.ndarray, bits: int | None = None) -> None:
         m = metrics(scores, rel)
-        rows.append({"task": "tag-to-image", "dataset": "real-photos-heldout", "method": method, "bits": bits,
+        rows.append({"task": "tag-to-image", "dataset": dataset, "method": method, "bits": bits,
                      "queries": len(queries), "photos": len(ids), **{k: round(v, 4) for k, v in m.items()}})
         print(f"{method:38s} mAP {m['map']:.3f}  hit@1 {m['hit1']:.3f}  hit@5 {m['hit5']:.3f}  "
               f"hubness {m['hubness']:.3f}")
 
     row("random order", np.random.default_rng(1).random(rel.shape))
-    row("ConSE float (top-10 x MiniLM)", conse_scores(d["probs"], q_emb))
+    row("ConSE float (top-10 x MiniLM)", conse_scores(probs, q_emb))
     old = load_head(old_model_path())
-    row("multimodal-384 before issue 15 (Hamming)", hamming_scores(old, d["features"], q_emb), old.bits)
+    row("multimodal-384 before issue 15 (Hamming)", hamming_scores(old, feats, q_emb), old.bits)
     info = multimodal_info()
     new = load_head(info.path, info.sha256)
     if info.sha256 != OLD_SHA:
-        row(f"{info.name} shipped (Hamming)", hamming_scores(new, d["features"], q_emb), new.bits)
-    auto = auto_tag_precision(d["probs"], ids, truth["words"], truth["senses"])
+        row(f"{info.name} shipped, codes alone (Hamming)", hamming_scores(new, feats, q_emb), new.bits)
+        row(f"{info.name} shipped + auto tags first (Hamming)",
+            app_scores(new, feats, probs, queries, q_emb, fuse=False), new.bits)
+        row(f"{info.name} shipped, as the app ranks: + neighbour fusion (Hamming)",
+            app_scores(new, feats, probs, queries, q_emb), new.bits)
+    words: dict[str, list[str]] = truth["words"]  # type: ignore[assignment]
+    senses: dict[str, list[str]] = truth["senses"]  # type: ignore[assignment]
+    auto = auto_tag_precision(probs, ids, words, senses)
     for a in auto:
         print(f"auto tags, {a['kind']:13s} >= {a['threshold']}: precision {a['precision']} "
-              f"({a['right']}/{a['shown']}), photos tagged {a['photos_tagged']}/{a['photos']}")
+              f"({a['right']}/{a['shown']}), judge 'above' {a['precision_above']}, "
+              f"photos tagged {a['photos_tagged']}/{a['photos']}")
     if candidate:
         cand = load_head(candidate)
-        row(f"{Path(candidate).name} (Hamming)", hamming_scores(cand, d["features"], q_emb), cand.bits)
-        return rows
-    write_report(rows, auto, out_md, out_json)
-    return rows
+        row(f"{Path(candidate).name} (Hamming)", hamming_scores(cand, feats, q_emb), cand.bits)
+    return rows, auto
 
 
 def _targets(rows: list[dict[str, object]]) -> str:
-    """Issue 15's targets for the shipped model, met or not, from this run's rows."""
+    """Issue 15's targets for the shipped search (as the app ranks), met or not, from this run's rows."""
     conse = next(r for r in rows if str(r["method"]).startswith("ConSE"))
-    ours = [r for r in rows if "shipped" in str(r["method"])]
+    ours = [r for r in rows if "as the app ranks" in str(r["method"])]
     if not ours:
         return "Targets: no new model shipped."
     r = ours[0]
@@ -366,50 +513,88 @@ def _targets(rows: list[dict[str, object]]) -> str:
         return "met" if ok else "**not met**"
 
     gain = float(r["map"]) - float(conse["map"])  # type: ignore[arg-type]
-    return (f"Targets (issue 15), shipped model: hashed mAP >= ConSE float + 0.05: {gain:+.3f}, "
-            f"{say(gain >= 0.05)}; top-5 hit >= 0.85: {r['hit5']}, {say(float(r['hit5']) >= 0.85)} "  # type: ignore[arg-type]
+    return (f"Targets (issue 15), the shipped search as the app ranks: hashed mAP >= ConSE float + 0.05: "
+            f"{gain:+.3f}, {say(gain >= 0.05)}; top-5 hit >= 0.85: {r['hit5']}, {say(float(r['hit5']) >= 0.85)} "  # type: ignore[arg-type]
             "(many query words name things ImageNet has no class for: windmill, dam, solar panel, multimeter); "
             f"hubness <= 0.15: {r['hubness']}, {say(float(r['hubness']) <= 0.15)}.")  # type: ignore[arg-type]
 
 
-def write_report(rows: list[dict[str, object]], auto: list[dict[str, object]], out_md: Path, out_json: Path) -> None:
+def _table(rows: list[dict[str, object]], pool: str) -> list[str]:
+    out = [f"| method ({pool}) | bits | mAP | hit@1 | hit@5 | hubness |", "|---|---|---|---|---|---|"]
+    return out + [f"| {r['method']} | {r['bits'] or 'float'} | {r['map']:.3f} | {r['hit1']:.3f} | "
+                  f"{r['hit5']:.3f} | {r['hubness']:.3f} |" for r in rows]
+
+
+def _auto_table(auto: list[dict[str, object]], pool: str) -> list[str]:
+    out = [f"| kind ({pool}) | threshold | shown | precision, strict judge | precision, judge 'above' | "
+           "photos tagged |", "|---|---|---|---|---|---|"]
+    return out + [f"| {a['kind']} | {a['threshold'] if a['threshold'] is not None else 'as shipped'} | {a['shown']} | "
+                  f"{a['precision']} ({a['right']}) | {a['precision_above']} ({a['right_above']}) | "
+                  f"{a['photos_tagged']}/{a['photos']} |" for a in auto]
+
+
+def write_report(rows: list[dict[str, object]], auto: list[dict[str, object]], out_md: Path, out_json: Path,
+                 train_rows: list[dict[str, object]], train_auto: list[dict[str, object]]) -> None:
+    from hashcore.tags import fusion
     from hashcore.tags.auto import MIN_CLASS, MIN_WORD
 
     cmd = "python -m bench.eval_tags_real"
+    chosen = calibrate(train_auto)
+    shipped = {"everyday word": MIN_WORD, "fine label": MIN_CLASS}
     out_json.write_text(json.dumps({"command": cmd, "pool": "held-out", "rows": rows, "auto_tags": auto,
-                                    "shipped_thresholds": {"everyday word": MIN_WORD, "fine label": MIN_CLASS}},
-                                   indent=1) + "\n")
+                                    "shipped_thresholds": shipped, "training_pool_rows": train_rows,
+                                    "training_pool_auto_tags": train_auto,
+                                    "training_pool_chooses": chosen}, indent=1) + "\n")
+    everyday = {a["threshold"]: a for a in auto if a["kind"] == "everyday word"}[MIN_WORD]
+    shown = next(a for a in auto if a["kind"] == "all shown")
     lines = ["# Tag -> photo search on real photos (held-out)", "",
              f"Command: `{cmd}` (also in `make eval`). Photos: the **held-out** pool of bench/photos.py "
              f"({rows[0]['photos']} photos; no tag model trains on them or on their scenes); queries: "
              f"{rows[0]['queries']} words from bench/tags_real_truth.json (photo names, their WordNet synonyms and "
              "the everyday words above them). Hubness: share of queries whose top 3 holds the photo most often "
-             "in any query's top 3.", "",
-             "| method (held-out) | bits | mAP | hit@1 | hit@5 | hubness |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['method']} | {r['bits'] or 'float'} | {r['map']:.3f} | {r['hit1']:.3f} | "
-                     f"{r['hit5']:.3f} | {r['hubness']:.3f} |")
-    lines += ["", "The shipped model (hashcore/tags/transfer.py) trains on the training pool only (bench/photos.py "
-              "`training_pool()`: 172 photos, 2 crops/colour edits each here plus the 20 edits each of "
-              "bench/train_copyhash.py's cached views), synthetic class prototypes, and 3,152 WordNet texts (the "
-              "classes' lemmas and every word above them, resources/tags/imagenet_hierarchy.json); it was trained "
-              "with `python -m bench.eval_tags_real ship --bits 384 --steps 2000 --extra-views "
-              ".cache/copyhash/train-*.npz`. Its length and text sampling were chosen among three runs on this "
-              "benchmark (256 bits: mAP 0.472; 384 bits: 0.499; 384 bits, 3000 steps, seed 1: 0.501).",
-              "", _targets(rows)]
+             "in any query's top 3.", "", *_table(rows, "held-out"), "",
+             "Rows of the shipped model: its codes alone (text code to photo code); as the app ranks without "
+             "fusion (photos whose automatic tag is the query word first, as TagService.find does); and as the "
+             f"app ranks now: the query's Hamming ranking fused (reciprocal rank fusion, k = {fusion.RRF_K}, "
+             f"weight {fusion.WEIGHT}) with the ranking by summed Hamming distance to its first "
+             f"{fusion.SEEDS} photos (hashcore/tags/fusion.py). The fusion's settings were chosen on the "
+             "training pool only (`--pool train`, the table below; a grid of 1-3 seed photos, k 10/30/60, "
+             "weight 0.5/1: highest hit@5, then mAP), never on these photos.",
+             "", "The shipped model (hashcore/tags/transfer.py) trains on the training pool only (bench/photos.py "
+             "`training_pool()`: 172 photos, 2 crops/colour edits each here plus the 20 edits each of "
+             "bench/train_copyhash.py's cached views), synthetic class prototypes, and 3,152 WordNet texts (the "
+             "classes' lemmas and every word above them, resources/tags/imagenet_hierarchy.json); it was trained "
+             "with `python -m bench.eval_tags_real ship --bits 384 --steps 2000 --extra-views "
+             ".cache/copyhash/train-*.npz`. Its length and text sampling were chosen among three runs on the "
+             "held-out benchmark before the training pool had a truth (256 bits: mAP 0.472; 384 bits: 0.499; "
+             "384 bits, 3000 steps, seed 1: 0.501).", "", _targets(rows), "",
+             "### Training pool (where settings are chosen)", "",
+             f"`{cmd} --pool train`: the training pool's {train_rows[0]['photos']} photos themselves (not their "
+             f"edited views), {train_rows[0]['queries']} queries by the same rule (`TRAIN_NAME_WORDS`). The tag "
+             "model trained on these photos' features, so its rows here are higher than on held-out photos; "
+             "they serve to choose settings, not to report quality.", "", *_table(train_rows, "training pool")]
     lines += ["", "## Automatic tags (held-out)", "",
               f"Shown in the app at these thresholds (hashcore/tags/auto.py): everyday words >= {MIN_WORD}, "
-              f"fine ImageNet labels >= {MIN_CLASS}. The aim was precision >= 0.85; no threshold reaches it "
-              "under this judge, so the everyday-word threshold is the one of highest precision that still tags "
-              "a third of the photos, and the fine-label threshold keeps the espresso label of the shipped coffee "
-              "sample (tests/core/test_tags.py). **Target not met.** "
-              "A tag is right when it is one of the photo's words in bench/tags_real_truth.json, or (a fine label) "
-              "when its class is a kind of the thing the photo's name says. A strict test: a right word that "
-              "is not among the photo's words (\"building\" on a tower) counts as wrong.", "",
-              "| kind | threshold | shown | right | precision | photos tagged |", "|---|---|---|---|---|---|"]
-    for a in auto:
-        lines.append(f"| {a['kind']} | {a['threshold']} | {a['shown']} | {a['right']} | {a['precision']} | "
-                     f"{a['photos_tagged']}/{a['photos']} |")
+              f"fine ImageNet labels >= {MIN_CLASS}, chosen on the training pool (table below): per kind the "
+              "lowest threshold whose precision under the judge 'above' is >= 0.85 there and at every higher "
+              "threshold; where none is (fine labels), the threshold of highest precision there. That rule "
+              f"chooses {chosen} on this run's training pool.", "",
+              "Judges. Strict (as before): a tag is right when it is one of the photo's words in "
+              "bench/tags_real_truth.json, or (a fine label) when its class is a kind of the thing the photo's "
+              "name says. 'Above' (new, one rule for every word): also right when WordNet puts the tag's word at "
+              "or above one of the photo's named things (the synsets its name words stand for; any word above "
+              "them, not only the everyday ones: \"structure\" on a tower, \"wading bird\" on a heron). Still wrong "
+              "under both: \"building\" on a tower, \"monkey\" on a gibbon, \"solar dish\" on a solar panel.", "",
+              f"Held-out, at the shipped thresholds: everyday words {everyday['precision_above']} under 'above' "
+              f"({everyday['precision']} strict), {everyday['photos_tagged']}/{everyday['photos']} photos tagged; "
+              f"all shown tags {shown['precision_above']} under 'above' ({shown['precision']} strict), "
+              f"{shown['photos_tagged']}/{shown['photos']} photos tagged. Target (>= 0.85): everyday words "
+              f"{'met' if float(everyday['precision_above']) >= 0.85 else '**not met**'}, all shown tags "  # type: ignore[arg-type]
+              f"{'met' if float(shown['precision_above']) >= 0.85 else '**not met**'} under 'above'; "  # type: ignore[arg-type]
+              "fine labels reach it at no threshold on either pool (ImageNet's nearest class for things it "
+              "has no class for: \"solar dish\" on solar panels, \"coral reef\" on seas, \"shark\" on a dolphin).",
+              "", *_auto_table(auto, "held-out"), "", "### Automatic tags, training pool (thresholds chosen here)", "",
+              *_auto_table(train_auto, "training pool")]
     out_md.write_text("\n".join(lines) + "\n")
 
 
@@ -462,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "evaluate this model file")
     ap.add_argument("--extra-views", nargs="*", help="ship: .npz files with more training-pool views "
                                                      "(a 'feature' array), e.g. .cache/copyhash/train-*.npz")
+    ap.add_argument("--pool", choices=("heldout", "train"), default="heldout",
+                    help="eval: the pool to rank (train: where settings are chosen; prints only)")
     ap.add_argument("--bits", type=int, default=256)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--steps", type=int, default=2500)
@@ -484,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "ship":
         ship(args)
         return 0
-    evaluate(DOCS / "results_tags_real.md", DOCS / "results_tags_real.json", args.model)
+    evaluate(DOCS / "results_tags_real.md", DOCS / "results_tags_real.json", args.model, args.pool)
     return 0
 
 

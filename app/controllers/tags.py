@@ -20,8 +20,9 @@ LOADING_TEXT = "Loading the tag search models (first search only)…"
 
 
 def load_tag_models_job(ctx: Any) -> None:
-    """The models a tag search needs (the tag model, then torch and the text model: seconds),
-    loaded once per process; later searches find them in memory. Reports before each."""
+    """The models a tag search needs (the tag model, then the text model, MiniLM in NumPy without
+    torch: about half a second together), loaded once per process; later searches find them in
+    memory. Reports before each."""
     from hashcore.models.textenc import shared
 
     ctx.progress(0, 2, "Loading the tag model")

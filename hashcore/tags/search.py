@@ -30,6 +30,7 @@ from hashcore.search import bits as bitops
 from hashcore.search.hits import Hit
 from hashcore.search.scan import best_scan
 from hashcore.store.db import Store
+from hashcore.tags import fusion
 from hashcore.tags.auto import AutoTagger
 from hashcore.tags.keywords import file_keywords
 from hashcore.tags.model import (
@@ -174,7 +175,9 @@ class TagService:
     def find(self, texts: str | Sequence[str], k: int = 20, mode: str = "any", like: PhotoRef | None = None,
              radius: int | None = None) -> list[Hit]:
         """Photos for tag texts (any or all of them), optionally also near a photo (an id or a
-        file). Photos a person tagged with the very word come first; then Hamming distance."""
+        file). Photos a person tagged with the very word come first, then those the automatic
+        tagger gave it; then Hamming distance, fused with the distance to the first two photos
+        (hashcore/tags/fusion.py)."""
         with one_blas_thread():
             return self._find(texts, k, mode, like, radius)
 
@@ -215,6 +218,11 @@ class TagService:
         cand = np.flatnonzero(keep)
         if not len(cand):
             return []
+        if len(cand) > fusion.SEEDS:
+            # a second ranking from the neighbours of the first photos (hashcore/tags/fusion.py)
+            seeds = self._rerank(head, ids, cand, rank, boost, acts, fusion.SEEDS)
+            near = np.stack([scan.distances(codes[j]) for j in seeds]).sum(0, dtype=np.int64)
+            rank = fusion.fused_rank(rank, near)
         ranked = self._rerank(head, ids, cand, rank, boost, acts, k)
         rows = {r["id"]: r for r in self.store.images(ids=[int(ids[j]) for j in ranked])}
         return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(person[j]))

@@ -134,5 +134,5 @@ def test_a_tag_query_gives_numpys_threads_back(lib):
         lib.find_tag(["coffee"], 5)
     finally:
         search.TagService._rerank = real  # type: ignore[method-assign]
-    assert inside == [1] * 6
+    assert len(inside) >= 6 and inside == [1] * len(inside)  # every re-rank of the six queries
     assert blas_threads() == before
