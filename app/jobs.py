@@ -206,7 +206,8 @@ def duplicates_job(ctx: Any, radius_scale: float, cosine_shift: float, rule: str
     with ctx.library() as lib:
         ctx.progress(0, 0, f"Comparing photos{PHASE_SEP}")
         level = level_point(lib.duplicate_defaults(), lib.config.bits, radius_scale, cosine_shift)
-        groups = lib.duplicates(*level, similar=similar)
+        groups = lib.duplicates(*level, similar=similar, cancel=ctx.cancelled,
+                                progress=lambda d, t, _w: ctx.progress(d, t, f"Checking doubtful pairs{PHASE_SEP}{PHASE_SEP}pairs"))
         ids = sorted({i for g in groups for i in g.image_ids})
         rows = {r["id"]: r for r in lib.store.images(ids=ids)}
         protected = [r["path"] for r in lib.store.roots() if r["protected"]]

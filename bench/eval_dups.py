@@ -145,7 +145,8 @@ def engine_answer(lib: Any, files: list[File]) -> tuple[Answer, np.ndarray, dict
     def search(q: int, k: int) -> list[int]:
         return [file_of[h.id] for h in lib.search_id(int(id_of[q]), k=k)]
 
-    return Answer("HashLens", groups, search), features, {"duplicates_seconds": round(dup_s, 3)}
+    return Answer("HashLens", groups, search), features, {"duplicates_seconds": round(dup_s, 3),
+                                                          "geometric_pairs_matched": lib.dedupe.matched}
 
 
 def _components(n: int, pairs: np.ndarray) -> list[list[int]]:
@@ -385,7 +386,12 @@ def report_md(res: dict[str, Any]) -> str:
            "bench/edits.py), indexed by the real engine into a temporary library and answered at its "
            f"defaults (`Library.duplicates()`: radius {meta['radius']} on {meta['bits']}-bit codes of "
            f"`{meta['model']}`, verified at cosine >= {meta['min_cosine']} (the copy embedding where a copy head "
-           "is shipped, else the backbone features); `Library.search_id()`). Rows \"HashLens copy-64 ...\" are "
+           "is shipped, else the backbone features), and the pairs in the copy head's zone of doubt (copy codes "
+           "within 16 bits, copy cosine >= 0.3) checked geometrically (hashcore/search/geometry.py: SIFT "
+           "matches under one homography, one frame inside the other, pixels agreeing once aligned; "
+           f"{meta.get('geometric_pairs_matched', '–')} pairs matched in {meta.get('duplicates_seconds', '–')} s "
+           "for the whole `duplicates()` call); `Library.search_id()`, which lists verified copies, then "
+           "the photos in the zone of doubt, then the semantic ranking). Rows \"HashLens copy-64 ...\" are "
            "the shipped copy head computed by this script from the stored features (the same candidates, "
            "check and non-chaining grouping as the library; \"+ DCT\" adds the DCT-hash test of "
            "hashcore/search/dcthash.py). "
@@ -397,8 +403,13 @@ def report_md(res: dict[str, Any]) -> str:
            f"({meta['edits_per_photo']} edits each, {len(FAMILIES)} families dealt in equal shares); "
            f"held-out edit families (never trained on): {', '.join(HELDOUT_FAMILIES)}. Split seed "
            f"`{photomod.SPLIT_SEED}`, recorded in bench/dup_split.json. Run: {meta['date']}, "
-           f"{meta['machine']}; building the folder {meta['build_seconds']} s, indexing "
-           f"{meta['index_seconds']} s ({meta['index_photos_per_s']} photos/s), pHash "
+           f"{meta['machine']}; "
+           + ("the folder and library of an earlier --keep run, reused (--reuse: no build, the "
+              "indexing only rescanned it, so no indexing speed here: bench/bench_index.py measures it), "
+              if meta.get("reused") else
+              f"building the folder {meta['build_seconds']} s, indexing {meta['index_seconds']} s "
+              f"({meta['index_photos_per_s']} photos/s), ")
+           + "pHash "
            f"{meta['phash_seconds']} s; load average at the end {meta['load_average_end']} "
            "(other jobs on the machine slow the timings, not the scores).", ""]
     if meta.get("copy_head"):
@@ -471,16 +482,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.limit:
         bases = sorted(random.Random(f"{args.seed}:limit").sample(bases, min(args.limit, len(bases))), key=lambda b: b.id)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hashlens-dups-"))
-    folder = work / "photos"
-    if folder.exists():
+    folder, home = work / "photos", work / "home"
+    listing = work / "files.json"
+    reuse = args.reuse and listing.exists() and (home / "library.db").exists()
+    if folder.exists() and not reuse:
         shutil.rmtree(folder)
     try:
         t = time.perf_counter()
-        files = build_folder(bases, folder, args.edits_per_photo, args.seed, args.jobs)
+        if reuse:  # the folder and library a --keep run left (same pool, seed and edits)
+            files = [File(**f) for f in json.loads(listing.read_text())]
+        else:
+            files = build_folder(bases, folder, args.edits_per_photo, args.seed, args.jobs)
+            listing.write_text(json.dumps([asdict(f) for f in files]))
         build_s = time.perf_counter() - t
         print(f"{len(files)} files for {len(bases)} photos in {build_s:.0f} s; indexing ...", flush=True)
-        home = work / "home"
-        shutil.rmtree(home, ignore_errors=True)
+        if not reuse:
+            shutil.rmtree(home, ignore_errors=True)
         with Library(Config(home=home, bits=args.bits), db_path=home / "library.db") as lib:
             t = time.perf_counter()
             rep = lib.index([folder])
@@ -504,7 +521,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "seed": args.seed, "model": lib.copy.name if lib.copy is not None else lib.encoder.name,
                 "bits": lib.copy.bits if lib.copy is not None else lib.encoder.bits,
                 "radius": lib.duplicate_defaults()[0], "min_cosine": lib.duplicate_defaults()[1],
-                "build_seconds": round(build_s), "index_seconds": round(index_s),
+                "reused": reuse, "build_seconds": round(build_s), "index_seconds": round(index_s),
                 "index_photos_per_s": round(len(files) / index_s, 1), "phash_seconds": round(phash_s), **extra,
                 "date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
                 "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
@@ -528,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="only this many base photos (a quick look)")
     ap.add_argument("--jobs", type=int, default=1, help="processes writing the edited files")
     ap.add_argument("--keep", help="write the files and the library here and keep them")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: use the files and library an earlier --keep run left there (no rebuild; "
+                         "the index and build timings then mean nothing)")
     ap.add_argument("--out", help="report path without suffix (default docs/results_dups[_train])")
     ap.add_argument("--list-files", action="store_true", help="list every file and its edit in the JSON")
     ap.add_argument("--allow-split-change", action="store_true")

@@ -90,7 +90,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             hits = lib.search_id(args.id, args.k, args.radius)
         else:
             hits = lib.search_file(args.image, args.k, args.radius)
-    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}{'  (copy)' if h.copy else ''}"
+    text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}{'  (copy)' if h.copy else '  (maybe a copy)' if h.maybe_copy else ''}"
                      for h in hits)
     _out(args, [h.as_json() for h in hits], text or "no matches")
     return 0
@@ -100,9 +100,15 @@ def cmd_dups(args: argparse.Namespace) -> int:
     if args.keep == "folder" and not args.prefer:
         raise HashLensError("--keep folder needs --prefer FOLDER")
     with _library(args) as lib:
-        groups = lib.duplicates(args.radius, args.min_similarity, similar=args.similar)
+        groups = lib.duplicates(args.radius, args.min_similarity, similar=args.similar,
+                                progress=Bar("checking pairs", sys.stderr.isatty() and not args.json))
         plans = lib.plan_removals(groups, args.keep, args.prefer)
         unhashed = lib.dedupe.missing_dct()
+        unreadable = lib.dedupe.unreadable
+    for line in unreadable[:10]:
+        sys.stderr.write(f"hashcore: could not read {line} to check it as a copy; skipped\n")
+    if len(unreadable) > 10:
+        sys.stderr.write(f"hashcore: ... and {len(unreadable) - 10} more files could not be read\n")
     if unhashed:
         sys.stderr.write(f"hashcore: {unhashed} photos were indexed before HashLens kept their DCT hash, so some of "
                          "their copies may be missed; run `hashcore index` on their folders once (it reads them "

@@ -123,11 +123,14 @@ class Library:
 
     # -- duplicates --------------------------------------------------------------------------
     def duplicates(self, radius: int | None = None, min_cosine: float | None = None,
-                   include_dismissed: bool = False, similar: bool = False) -> list[Group]:
-        """Copy groups ("exact", "near"), in which every two photos are copies of each other;
-        with `similar`, also groups of similar shots ("similar"), never planned for removal.
-        radius and min_cosine set the copy level; None: `duplicate_defaults()`."""
-        return self.dedupe.duplicates(radius, min_cosine, include_dismissed, similar)
+                   include_dismissed: bool = False, similar: bool = False, progress: Progress | None = None,
+                   cancel: Callable[[], bool] | None = None) -> list[Group]:
+        """Copy groups ("exact", "near"), in which every two photos are copies of each other or
+        share their pixels; with `similar`, also groups of similar shots ("similar"), never
+        planned for removal. radius and min_cosine set the copy level; None:
+        `duplicate_defaults()`. Doubtful pairs get a geometric check that reads their files
+        (`progress` hears of it, `cancel` stops it)."""
+        return self.dedupe.duplicates(radius, min_cosine, include_dismissed, similar, progress, cancel)
 
     def duplicate_defaults(self) -> tuple[int, float]:
         """(radius, min_cosine) of the copy level: the copy head's operating point (its code and

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
+from hashcore.ingest.indexer import Progress
 from hashcore.search import dups as dupmod
+from hashcore.search.geometry import GeometryJudge, Match, Rule
 from hashcore.store.db import Store
 
 if TYPE_CHECKING:
@@ -36,6 +38,10 @@ DEFAULT_MIN_COSINE = 0.80
 # same-subject pairs (two different giraffes) and 1 of its 14,491 other pairs. The radius sets the
 # cost: radius 10 yields about 10x the candidate pairs of the copy level's 6; 12 would join 94% of
 # the 30% pans for about 3x more again.
+# The geometric check (issue 14): pairs in the copy head's zone of doubt (dupmod.DOUBT_RADIUS_64,
+# dupmod.DOUBT_MIN_COSINE) are matched by local features under one homography
+# (hashcore/search/geometry.py): a copy when one frame lies inside the other.
+JUDGE_RULE = Rule()
 SIMILAR_RADIUS_64 = 10
 SIMILAR_MIN_COSINE = 0.70
 SIMILAR_REASON = "similar shots, not copies: nothing is marked for removal (choose by hand)"
@@ -56,6 +62,10 @@ class DuplicateService:
         self.store, self.model_id, self.bits = store, model_id, bits
         self.copy, self.copy_model_id, self.refresh_copy_codes = copy, copy_model_id, refresh_copy_codes
         self.dct_model_id = dct_model_id
+        self.verify = True  # the geometric check of doubtful pairs (hashcore/search/geometry.py)
+        self.unreadable: list[str] = []  # files the last geometric check could not read
+        self.matched = 0  # pairs the last run matched (not already judged in an earlier run)
+        self._verdicts: dict[tuple[str, str], Match] = {}  # geometric verdicts by the two content hashes
 
     def defaults(self) -> tuple[int, float]:
         """(radius, min_cosine) of the copy level when none is given: the copy head's operating
@@ -75,8 +85,11 @@ class DuplicateService:
 
         return features_of
 
-    def _near(self, radius: int, min_cosine: float, similar: bool) -> list[dupmod.Group]:
-        """Near copies, and similar shots when asked."""
+    def _near(self, radius: int, min_cosine: float, similar: bool,
+              file_of: Callable[[int], tuple[str, str] | None] | None = None,
+              progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> list[dupmod.Group]:
+        """Near copies, and similar shots when asked; `file_of` gives the path and content hash of
+        the files the geometric check reads (none: no geometric check)."""
         ids, codes = self.store.codes(self.model_id)
         if self.copy is None or self.copy_model_id is None:
             shots = similar_check(self.bits, radius, min_cosine) if similar else None
@@ -84,8 +97,15 @@ class DuplicateService:
         if self.refresh_copy_codes is not None:
             self.refresh_copy_codes()
         cids, ccodes = self.store.codes(self.copy_model_id)
+        judge = None
+        # a level stricter than the head's own point asks for near-identical files: no geometric check
+        if file_of is not None and self.verify and min_cosine <= self.copy.operating_point[1] + 1e-9:
+            reach = dupmod.Check(max(radius, dupmod.DOUBT_RADIUS_64 * self.copy.bits // 64), dupmod.DOUBT_MIN_COSINE)
+            judge = GeometryJudge(file_of, reach, JUDGE_RULE, memo=self._verdicts, progress=progress, cancel=cancel)
         near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
-                                  radius, min_cosine, second=self._dct(cids, min_cosine))
+                                  radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
+        self.unreadable = judge.unreadable if judge is not None else []
+        self.matched = judge.matched if judge is not None else 0
         if not similar:
             return near
         check = dupmod.Check(round(SIMILAR_RADIUS_64 * self.bits / 64), SIMILAR_MIN_COSINE)
@@ -118,9 +138,11 @@ class DuplicateService:
         return len(self.store.ids_without_code(self.dct_model_id))
 
     def duplicates(self, radius: int | None = None, min_cosine: float | None = None,
-                   include_dismissed: bool = False, similar: bool = False) -> list[dupmod.Group]:
+                   include_dismissed: bool = False, similar: bool = False, progress: Progress | None = None,
+                   cancel: Callable[[], bool] | None = None) -> list[dupmod.Group]:
         """Exact and near copies ("exact", "near"); with `similar`, also similar shots ("similar").
-        radius and min_cosine apply to the copy level; None: `defaults()`."""
+        radius and min_cosine apply to the copy level; None: `defaults()`. `progress` hears of
+        the geometric check of doubtful pairs, which `cancel` can stop (Cancelled)."""
         default_radius, default_cosine = self.defaults()
         radius = default_radius if radius is None else radius
         min_cosine = default_cosine if min_cosine is None else min_cosine
@@ -128,7 +150,10 @@ class DuplicateService:
         groups = dupmod.exact_groups(list(rows.values()))
         exact_sets = [set(g.image_ids) for g in groups]
         dismissed = self.store.decisions() if not include_dismissed else []
-        for g in self._near(radius, min_cosine, similar):
+        def file_of(i: int) -> tuple[str, str] | None:
+            return (rows[i]["path"], rows[i]["content_hash"]) if i in rows else None
+
+        for g in self._near(radius, min_cosine, similar, file_of, progress, cancel):
             members = set(g.image_ids)
             if any(members <= s for s in exact_sets):
                 continue  # only byte-identical copies: already an exact group

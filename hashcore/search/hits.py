@@ -17,9 +17,12 @@ class Hit:
     distance: int
     exact_code: bool
     copy: bool = False
+    maybe_copy: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "path": self.path, "distance": self.distance}
         if self.copy:
             out["copy"] = True
+        if self.maybe_copy:
+            out["maybe_copy"] = True
         return out

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hashcore.errors import NotFoundError
+from hashcore.search.dups import DOUBT_MIN_COSINE, DOUBT_RADIUS_64
 from hashcore.search.hits import Hit
 from hashcore.search.scan import CodeIndex
 from hashcore.store.db import Store
@@ -145,21 +146,44 @@ class SimilarService:
         not marked), then the semantic ranking without them: k hits in all. Every hit's distance
         is its semantic code's Hamming distance to the query's."""
         found = self.copies(feature, exclude, dct_code)[:k]
-        taken = {i for i, _ in found}
+        likely = self.likely_copies(feature, exclude, {i for i, _ in found})[:k]
+        taken = {i for i, _ in found} | {i for i, _ in likely}
         rest = [h for h in self.search(code, k + len(taken), None, exclude, feature) if h.id not in taken]
         index = self.code_index
         exact = set(self.store.bucket(self.model_id, code))
         rows = {r["id"]: r for r in self.store.images(ids=taken)}
         first: list[Hit] = []
-        for i, _ in found:
+        marked = {i for i, _ in found}
+        for i, _ in found + likely:
             own = index.code(i)
             if i not in rows or own is None:
                 continue
             dist = int(np.bitwise_count(np.bitwise_xor(own, code)).sum())
             path = rows[i]["path"]
-            first.append(Hit(i, path, dist, i in exact, copy=path != query_path))
-        first.sort(key=lambda h: h.copy)  # the query's own file (not a copy of itself) first
+            first.append(Hit(i, path, dist, i in exact, copy=i in marked and path != query_path,
+                             maybe_copy=i not in marked))
+        # the query's own file (not a copy of itself) first, then the copies, then the likely ones
+        first.sort(key=lambda h: (h.copy or h.id not in marked, h.id not in marked))
         return (first + rest)[:k]
+
+    def likely_copies(self, feature: np.ndarray, exclude: int | None = None,
+                      skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+        """(id, copy-embedding cosine) of photos in the copy head's zone of doubt (copy codes
+        within DOUBT_RADIUS_64 bits, scaled by code length, and copy cosine >= DOUBT_MIN_COSINE)
+        but not verified copies: a crop to half, a screenshot of the photo. Listed after the
+        copies, unmarked, most similar first, before the semantic ranking."""
+        if self.copy is None or self.copy_model_id is None:
+            return []
+        query = np.asarray(feature, np.float32)[None]
+        index = self._index(self.copy_model_id, self.copy.bits)
+        reach = max(self.copy.operating_point[0], DOUBT_RADIUS_64 * self.copy.bits // 64)
+        near = sorted(i for i, _ in index.radius(self.copy.codes(query)[0], reach) if i != exclude and i not in skip)
+        ids, feats = self.store.features(near)
+        if not len(ids):
+            return []
+        cos = self.copy.embed(feats) @ self.copy.embed(query)[0]
+        found = [(int(i), float(c)) for i, c in zip(ids.tolist(), cos.tolist(), strict=True) if c >= DOUBT_MIN_COSINE]
+        return sorted(found, key=lambda p: (-p[1], p[0]))
 
     def search_file(self, path: str | Path, k: int = 20, radius: int | None = None) -> list[Hit]:
         code, feature = self.file_query(path)

@@ -50,19 +50,12 @@ def test_dups_finds_every_planted_group_and_mixes_nothing(indexed):
 
 
 def assert_planted_groups_found(db: Path, groups: dict[str, list[Path]], found: list[dict]) -> None:
-    """Each planted photo in one group with its downscaled, re-compressed and brightened copies.
-    Its 3-7% crop joins that group, or else `search` lists it among the original's copies: the
-    copy head takes a pair for copies only at the precision it was calibrated for on held-out
-    validation photos, and a small crop plus another edit can fall short of it (the benchmark's
-    crop row in docs/results_dups.md); `search` still finds it, which is where a person looks."""
+    """Each planted photo in one group with its downscaled, re-compressed, brightened and
+    cropped copies (the crop, which the copy head alone refuses with another edit on top at its
+    calibrated precision, is confirmed by the geometric check of hashcore/search/geometry.py)."""
     for name, paths in groups.items():
-        crop = [str(p) for p in paths if p.stem == "cropped"]
-        rest = set(map(str, paths)) - set(crop)
-        group = next((set(g["paths"]) for g in found if rest <= set(g["paths"])), None)
-        assert group is not None, f"planted group {name} not found"
-        if crop and crop[0] not in group:
-            hits = as_json(hashcore("search", str(paths[0]), "-k", str(len(paths)), "--json", db=db))
-            assert crop[0] in [h["path"] for h in hits], f"{name}: the crop is neither grouped nor found"
+        group = next((set(g["paths"]) for g in found if set(map(str, paths)) <= set(g["paths"])), None)
+        assert group is not None, f"planted group {name} not found: {[g['paths'] for g in found]}"
 
 
 def test_search_puts_variants_first(indexed):
@@ -72,9 +65,11 @@ def test_search_puts_variants_first(indexed):
         top = [h["path"] for h in hits[: len(paths)]]
         assert set(top) == set(map(str, paths)), f"{name}: {top}"
         assert hits[0]["path"] == str(paths[0]) and hits[0]["distance"] == 0
-        # copies of the photo come first (issue 14 part 5), then the rest by semantic distance
-        rest = [h["distance"] for h in hits[1:] if not h.get("copy")]
-        assert [h for h in hits[1:] if h.get("copy")] == [h for h in hits[1:len(paths)] if h.get("copy")]
+        # copies of the photo come first (issue 14 part 5), then photos that may be copies (not
+        # verified), then the rest by semantic distance
+        kind = [0 if h.get("copy") else 1 if h.get("maybe_copy") else 2 for h in hits[1:]]
+        assert kind == sorted(kind), kind
+        rest = [h["distance"] for h in hits[1:] if not h.get("copy") and not h.get("maybe_copy")]
         assert rest == sorted(rest)
 
 

@@ -1,0 +1,287 @@
+"""Geometric verification of a candidate copy pair: local features matched under one homography.
+
+A global descriptor (the copy embedding, a DCT hash) sees a photo as a whole, so a crop to half,
+a letterbox, a screenshot of the photo in an app or a photo of the photo at an angle move it far.
+Local features do not care: SIFT keypoints of the two images (OpenCV), matched with Lowe's ratio
+test, then one homography fitted robustly (MAGSAC++). A copy is a pair where many matches agree on
+one plane-to-plane mapping *and* one image's frame lies inside the other's under it: a crop lies
+inside its original, an original inside its letterbox or screenshot. Two shots of one scene (a
+burst, a stereo pair) overlap only in part, or disagree with any one homography because of
+parallax, and are refused; two photos of one kind of subject share no geometry at all.
+
+`Keypoints` are computed once per photo from its file (the longest side brought to SIDE pixels,
+grey) and kept by the caller for the pairs it verifies. OpenCV is imported on first use only.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from hashcore.errors import DecodeError
+from hashcore.search.dups import Check
+
+SIDE = 512  # longest side the keypoints are found at
+SMALL = 96  # longest side of the grey photo kept to compare pixels once aligned
+GRID = 6  # cells per side in which the aligned pixels are compared
+CELL_R = 0.5  # a cell agrees at this correlation
+FLAT = 3.0  # grey levels of standard deviation below which a cell is flat
+FEATURES = 700  # keypoints per photo, strongest first
+RATIO = 0.8  # Lowe's ratio test
+REPROJ = 4.0  # pixels at SIDE: a match agrees with the homography within this
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    xy: np.ndarray  # (n, 2) float32, pixel positions at the working size
+    desc: np.ndarray  # (n, 128) float32 SIFT descriptors
+    size: tuple[int, int]  # (width, height) at the working size
+    small: np.ndarray | None = None  # the grey photo, longest side SMALL px (float32), for `agree`
+
+
+@dataclass(frozen=True)
+class Match:
+    inliers: int  # matches agreeing with the homography
+    matches: int  # matches passing the ratio test
+    inside: float  # the larger share of one image's frame lying inside the other's (0..1)
+    scale: float  # area ratio the homography implies (image a to image b)
+    shared: int = 0  # matches whose two ends both lie where the two frames overlap under it
+    error: float = 0.0  # median distance of the inliers from where the homography puts them (px)
+    agree: float = 0.0  # share of the overlap's textured cells where the aligned pixels correlate
+
+    @property
+    def ratio(self) -> float:
+        """Inliers among the matches in the shared part: a screenshot's app chrome or a letterbox's
+        bars match at random and do not count against the photo inside them."""
+        return self.inliers / self.shared if self.shared else 0.0
+
+
+NO_MATCH = Match(0, 0, 0.0, 0.0)
+EMPTY = Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), (0, 0))
+
+
+def keypoints(img: Image.Image, side: int = SIDE, features: int = FEATURES) -> Keypoints:
+    import cv2
+
+    grey = img.convert("L")
+    f = side / max(grey.size)
+    if f < 1.0:
+        grey = grey.resize((max(1, round(grey.width * f)), max(1, round(grey.height * f))), Image.Resampling.BILINEAR)
+    arr = np.asarray(grey, np.uint8)
+    sift = cv2.SIFT_create(nfeatures=features)
+    kps, desc = sift.detectAndCompute(arr, None)
+    if desc is None or not kps:
+        return Keypoints(EMPTY.xy, EMPTY.desc, grey.size)
+    xy = np.array([k.pt for k in kps], np.float32)
+    return Keypoints(xy, np.asarray(desc, np.float32), grey.size, _small(arr))
+
+
+def _small(arr: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = arr.shape
+    f = SMALL / max(h, w)
+    return cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _agree(a: Keypoints, b: Keypoints, h: np.ndarray) -> float:
+    """The share of the overlap's textured cells (a GRID x GRID grid over b's small grey photo) in
+    which b's pixels and a's, warped onto b by h, correlate (Pearson r >= CELL_R). A copy's cells
+    agree once aligned, whatever its tone curve, bar those under a sticker or a caption; two
+    screenshots of different photos in one app agree on the app's frame only, not on the photo."""
+    import cv2
+
+    if a.small is None or b.small is None:
+        return 0.0
+    sa = np.diag([a.small.shape[1] / a.size[0], a.small.shape[0] / a.size[1], 1.0])
+    sb = np.diag([b.small.shape[1] / b.size[0], b.small.shape[0] / b.size[1], 1.0])
+    hs = sb @ h @ np.linalg.inv(sa)
+    size = (b.small.shape[1], b.small.shape[0])
+    warped = cv2.warpPerspective(a.small, hs, size, flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones_like(a.small), hs, size, flags=cv2.INTER_NEAREST) > 0.5
+    cover = cv2.erode(cover.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # drop the blended rim
+    rows = np.array_split(np.arange(size[1]), GRID)
+    cols = np.array_split(np.arange(size[0]), GRID)
+    agree = textured = 0
+    for r in rows:
+        for c in cols:
+            cell = np.ix_(r, c)
+            if cover[cell].mean() < 0.8:
+                continue
+            x, y = warped[cell].ravel(), b.small[cell].ravel()
+            x, y = x - x.mean(), y - y.mean()
+            sx, sy = float(np.sqrt((x * x).sum())), float(np.sqrt((y * y).sum()))
+            if min(sx, sy) < FLAT * np.sqrt(x.size):  # a flat cell (sky, a wall): says nothing
+                continue
+            textured += 1
+            agree += float((x * y).sum()) / (sx * sy) >= CELL_R
+    return agree / textured if textured >= 4 else 0.0
+
+
+def _quad(size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    return np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+
+
+def _inside(h: np.ndarray, src: tuple[int, int], dst: tuple[int, int]) -> float:
+    """Share of src's frame, mapped by h, that lies within dst's frame."""
+    import cv2
+
+    quad = cv2.perspectiveTransform(_quad(src)[None], h)[0]
+    area = abs(cv2.contourArea(quad))
+    if not np.isfinite(area) or area <= 1e-6 or not cv2.isContourConvex(quad.astype(np.float32)):
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(quad.astype(np.float32), _quad(dst))
+    return float(inter / area)
+
+
+def match(a: Keypoints, b: Keypoints) -> Match:
+    import cv2
+
+    if len(a.xy) < 8 or len(b.xy) < 8:
+        return NO_MATCH
+    matcher = cv2.BFMatcher(cv2.NORM_L2)
+    knn = matcher.knnMatch(a.desc, b.desc, k=2)
+    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    if len(good) < 8:
+        return Match(0, len(good), 0.0, 0.0)
+    src = a.xy[[m.queryIdx for m in good]]
+    dst = b.xy[[m.trainIdx for m in good]]
+    h, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, REPROJ)
+    if h is None or mask is None:
+        return Match(0, len(good), 0.0, 0.0)
+    keep = mask.ravel().astype(bool)
+    det = float(np.linalg.det(h[:2, :2]))
+    if not np.isfinite(det) or det <= 1e-4 or det > 1e4:
+        return Match(0, len(good), 0.0, 0.0)
+    try:
+        hinv = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        return Match(0, len(good), 0.0, 0.0)
+    a_in_b, b_in_a = _inside(h, a.size, b.size), _inside(hinv, b.size, a.size)
+    inside = max(a_in_b, b_in_a)
+    to_b = cv2.perspectiveTransform(src[None], h)[0]
+    to_a = cv2.perspectiveTransform(dst[None], hinv)[0]
+    shared = _within(to_b, b.size) & _within(to_a, a.size)
+    err = np.linalg.norm(to_b - dst, axis=1)
+    return Match(int(keep.sum()), len(good), inside, det, int((shared | keep).sum()),
+                 float(np.median(err[keep])) if keep.any() else 0.0,
+                 _agree(b, a, hinv) if a_in_b >= b_in_a else _agree(a, b, h))  # on the inner photo's cells
+
+
+def _within(xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.isfinite(xy).all(axis=1) & (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] <= size[0]) & (xy[:, 1] <= size[1])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When a match shows shared content: at least `inliers` matches agree with one homography,
+    they are at least `ratio` of the matches in the shared part, its area scale lies within
+    1/`max_scale` .. `max_scale`, the frames overlap by at least `overlap`, and at least `agree`
+    of the textured cells correlate once aligned. A copy, besides: one frame lies `inside` the
+    other. Chosen on the training pool of bench/eval_dups.py (docs/results_dups.md)."""
+
+    inliers: int = 10
+    ratio: float = 0.5
+    agree: float = 0.7
+    inside: float = 0.9
+    overlap: float = 0.2
+    max_scale: float = 50.0
+    # "different photos": at least `evidence` matches in the shared part, under `different` of them
+    # inliers (0.36% of the training pool's pairs of one photo's files, 56 of the 721 other pairs
+    # in its zone of doubt)
+    evidence: int = 15
+    different: float = 0.4
+
+    def same_content(self, m: Match) -> bool:
+        return (m.inliers >= self.inliers and m.ratio >= self.ratio and m.agree >= self.agree
+                and m.inside >= self.overlap and 1.0 / self.max_scale <= m.scale <= self.max_scale)
+
+    def copy(self, m: Match) -> bool:
+        return self.same_content(m) and m.inside >= self.inside
+
+
+class GeometryJudge:
+    """hashcore.search.dups.PairJudge by local features: each photo's keypoints are read from its
+    file once (the most recent `keep` photos are kept; candidate pairs come sorted, so a photo's
+    pairs come together) and each pair is matched once. `file_of(id)` gives a photo's path and
+    content hash; verdicts are kept in `memo` under the two content hashes, so a caller that keeps
+    the memo (the duplicate finder between runs) never matches the same two files twice.
+    `progress(done, total, what)` hears of the pairs matched; `cancel()` stops with Cancelled."""
+
+    def __init__(self, file_of: Callable[[int], tuple[str | Path, str] | None], reach: Check, rule: Rule = Rule(),
+                 keep: int = 512, memo: dict[tuple[str, str], Match] | None = None,
+                 progress: Callable[[int, int, str], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> None:
+        self.file_of, self.reach, self.rule, self.keep = file_of, reach, rule, keep
+        self.memo = memo if memo is not None else {}
+        self.progress, self.cancel = progress, cancel
+        self._points: OrderedDict[int, Keypoints] = OrderedDict()
+        self._matches: dict[tuple[int, int], Match] = {}
+        self.unreadable: list[str] = []
+        self.matched = 0  # pairs matched here (not found in the memo)
+
+    def points(self, image_id: int) -> Keypoints:
+        got = self._points.get(image_id)
+        if got is not None:
+            self._points.move_to_end(image_id)
+            return got
+        file = self.file_of(image_id)
+        kp = EMPTY
+        if file is not None:
+            from hashcore.ingest.decode import decode_file
+
+            try:
+                kp = keypoints(decode_file(file[0], target=SIDE // 2).image)
+            except DecodeError as e:  # moved, deleted or corrupt since indexing: no verdict
+                self.unreadable.append(f"{file[0]}: {e}")
+        self._points[image_id] = kp
+        if len(self._points) > self.keep:
+            self._points.popitem(last=False)
+        return kp
+
+    def match(self, a: int, b: int) -> Match:
+        key = (min(a, b), max(a, b))
+        got = self._matches.get(key)
+        if got is not None:
+            return got
+        fa, fb = self.file_of(key[0]), self.file_of(key[1])
+        sig = (fa[1], fb[1]) if fa is not None and fb is not None else None
+        if sig is not None and sig[0] > sig[1]:
+            sig = (sig[1], sig[0])
+        got = self.memo.get(sig) if sig is not None else None
+        if got is None:
+            if self.cancel is not None and self.cancel():
+                from hashcore.errors import Cancelled
+
+                raise Cancelled("duplicate search cancelled")
+            pa, pb = self.points(key[0]), self.points(key[1])
+            got = match(pa, pb)
+            self.matched += 1
+            if sig is not None and pa is not EMPTY and pb is not EMPTY:
+                self.memo[sig] = got  # an unreadable file gets no lasting verdict
+        self._matches[key] = got
+        return got
+
+    def copies(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(a), bool)
+        for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+            if self.progress is not None and k % 16 == 0:
+                self.progress(k, len(a), "Checking doubtful pairs")
+            out[k] = self.rule.copy(self.match(x, y))
+        if self.progress is not None:
+            self.progress(len(a), len(a), "Checking doubtful pairs")
+        return out
+
+    def same_content(self, a: int, b: int) -> bool | None:
+        """True: the same pixels in part; False: enough matches in the shared part and no one
+        geometry for them (two different photos of one scene or subject); None: cannot tell."""
+        m = self.match(a, b)
+        if self.rule.same_content(m):
+            return True
+        return False if m.shared >= self.rule.evidence and m.ratio < self.rule.different else None
