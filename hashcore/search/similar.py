@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from hashcore.models.manifest import CopyEncoder
 
 MAX_TIES = 2000  # photos at the k-th distance that feature re-ranking may choose among
+LIKELY_POOL = 3  # semantic neighbours (times k) whose copy cosine may make them likely copies
 FileQuery = Callable[[str | Path], tuple[np.ndarray, np.ndarray]]  # image file -> (code, feature)
 
 
@@ -146,9 +147,10 @@ class SimilarService:
         not marked), then the semantic ranking without them: k hits in all. Every hit's distance
         is its semantic code's Hamming distance to the query's."""
         found = self.copies(feature, exclude, dct_code)[:k]
-        likely = self.likely_copies(feature, exclude, {i for i, _ in found})[:k]
+        semantic = self.search(code, LIKELY_POOL * k, None, exclude, feature)
+        likely = self.likely_copies(feature, exclude, {i for i, _ in found}, [h.id for h in semantic])[:k]
         taken = {i for i, _ in found} | {i for i, _ in likely}
-        rest = [h for h in self.search(code, k + len(taken), None, exclude, feature) if h.id not in taken]
+        rest = [h for h in semantic if h.id not in taken]
         index = self.code_index
         exact = set(self.store.bucket(self.model_id, code))
         rows = {r["id"]: r for r in self.store.images(ids=taken)}
@@ -167,17 +169,20 @@ class SimilarService:
         return (first + rest)[:k]
 
     def likely_copies(self, feature: np.ndarray, exclude: int | None = None,
-                      skip: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, float]]:
-        """(id, copy-embedding cosine) of photos in the copy head's zone of doubt (copy codes
-        within DOUBT_RADIUS_64 bits, scaled by code length, and copy cosine >= DOUBT_MIN_COSINE)
-        but not verified copies: a crop to half, a screenshot of the photo. Listed after the
-        copies, unmarked, most similar first, before the semantic ranking."""
+                      skip: set[int] | frozenset[int] = frozenset(),
+                      also: list[int] | None = None) -> list[tuple[int, float]]:
+        """(id, copy-embedding cosine) of photos that may be copies but are not verified ones (a
+        crop to half, a screenshot of the photo): copy cosine >= DOUBT_MIN_COSINE, among the photos
+        whose copy codes lie within DOUBT_RADIUS_64 bits (scaled by code length) and those in
+        `also` (the semantic neighbours). Listed after the copies, unmarked, most similar first,
+        before the semantic ranking."""
         if self.copy is None or self.copy_model_id is None:
             return []
         query = np.asarray(feature, np.float32)[None]
         index = self._index(self.copy_model_id, self.copy.bits)
         reach = max(self.copy.operating_point[0], DOUBT_RADIUS_64 * self.copy.bits // 64)
-        near = sorted(i for i, _ in index.radius(self.copy.codes(query)[0], reach) if i != exclude and i not in skip)
+        pool = {i for i, _ in index.radius(self.copy.codes(query)[0], reach)} | set(also or ())
+        near = sorted(i for i in pool if i != exclude and i not in skip)
         ids, feats = self.store.features(near)
         if not len(ids):
             return []
