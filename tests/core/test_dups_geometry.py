@@ -1,0 +1,73 @@
+"""The duplicate finder with its geometric check, on a real library: a crop to about half, a
+letterbox and an app-screenshot frame of a real photo are grouped with it, other photos are not;
+the check reports progress, keeps its verdicts for the next run, and can be cancelled."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hashcore.config import RESOURCES, Config
+from hashcore.errors import Cancelled
+from hashcore.library import Library
+from tests.core.test_geometry import crop, letterbox, photo, screenshot
+
+SAMPLES = RESOURCES / "samples"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("geo-lib")
+    for name in ("coffee.jpg", "astronaut.jpg", "rocket-launch.jpg", "camera.jpg"):
+        shutil.copy(SAMPLES / name, root / name)
+    cat = photo("chelsea-cat.jpg")
+    cat.save(root / "cat.jpg", quality=92)
+    crop(cat, 0.1, 0.2, 0.82, 0.92).save(root / "cat-crop.jpg", quality=85)
+    letterbox(cat).save(root / "cat-letterbox.jpg", quality=85)
+    screenshot(cat).save(root / "cat-screenshot.png")
+    return root
+
+
+def _library(tmp_path: Path, folder: Path) -> Library:
+    lib = Library(Config(home=tmp_path / "home"), db_path=tmp_path / "library.db")
+    report = lib.index([folder])
+    assert not report.errors
+    return lib
+
+
+def test_crop_letterbox_and_screenshot_join_their_original(tmp_path: Path, folder: Path) -> None:
+    with _library(tmp_path, folder) as lib:
+        seen: list[tuple[int, int, str]] = []
+        groups = lib.duplicates(progress=lambda d, t, w: seen.append((d, t, w)))
+        names = [sorted(Path(p).name for p in g.paths) for g in groups if g.kind != "similar"]
+        cat = ["cat-crop.jpg", "cat-letterbox.jpg", "cat-screenshot.png", "cat.jpg"]
+        assert cat in names, names
+        assert all(set(n) <= set(cat) for n in names), names  # no other photo joins, no other group
+        # the copy head alone does not take all of them: the geometric check did the work, and said so
+        assert lib.dedupe.matched > 0
+        assert seen and seen[-1][0] == seen[-1][1] and "doubtful pairs" in seen[-1][2]
+        # its verdicts are kept for the next run (by content hash): nothing is matched again
+        assert [sorted(Path(p).name for p in g.paths) for g in lib.duplicates()] == [
+            sorted(Path(p).name for p in g.paths) for g in groups]
+        assert lib.dedupe.matched == 0
+        # a level stricter than the default asks for near-identical files: no geometric check
+        strict = lib.duplicates(min_cosine=0.99)
+        assert not any({"cat-crop.jpg", "cat-screenshot.png"} <= {Path(p).name for p in g.paths} for g in strict)
+
+
+def test_the_check_can_be_cancelled_and_reports_unreadable_files(tmp_path: Path, folder: Path) -> None:
+    with _library(tmp_path, folder) as lib:
+        with pytest.raises(Cancelled):
+            lib.duplicates(cancel=lambda: True)
+    # a file that vanished after indexing is reported, not taken for a copy or a crash
+    moved = tmp_path / "moved"
+    shutil.copytree(folder, moved)
+    with _library(tmp_path / "second", moved) as lib:
+        (moved / "cat-screenshot.png").unlink()
+        groups = lib.duplicates()
+        assert any("cat-screenshot.png" in u for u in lib.dedupe.unreadable), lib.dedupe.unreadable
+        assert not any(any(p.endswith("cat-screenshot.png") for p in g.paths) for g in groups if g.kind == "near")
+        assert any({"cat.jpg", "cat-crop.jpg"} <= {Path(p).name for p in g.paths} for g in groups)
+
