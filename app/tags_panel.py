@@ -191,6 +191,10 @@ class TagsPanel(PhotoPanel):
                             f"{display_path(h.path)}"}
                 for n, h in enumerate(result.hits, 1)]
         self.model.set_rows(rows)
+        if rows and getattr(result, "weak", False):  # the nearest photos, not photos of the words
+            self.count.setText(f"Weak matches: no word the tag models know is close to “{result.text}”; "
+                               f"{len(rows):,} nearest photos anyway · {result.seconds * 1000:.0f} ms")
+            return
         self.count.setText(f"{len(rows):,} photos of “{result.text}”, nearest first · "
                            f"{result.seconds * 1000:.0f} ms" if rows else f"Nothing found for “{result.text}”")
 

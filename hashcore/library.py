@@ -174,6 +174,11 @@ class Library:
         Hamming distance."""
         return self.tagging.find(texts, k, mode, like, radius)
 
+    def tag_query_is_weak(self, texts: str | Sequence[str]) -> bool:
+        """Whether find_tag's matches for these texts are weak: the models cannot place any of
+        them ("zzxq") and no photo carries one as a tag. The hits are still the nearest photos."""
+        return self.tagging.weak(texts)
+
     def suggest_tags(self, image: PhotoRef, k: int = 8) -> list[tuple[str, int]]:
         """Tags the model would give a photo (id or file), nearest first, minus those it has."""
         return self.tagging.suggest(image, k)

@@ -4,6 +4,7 @@ search from a person's own tags; all of it in workers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -17,6 +18,22 @@ from app.statusbar import StatusBar
 from app.tags_panel import TagsPanel
 
 LOADING_TEXT = "Loading the tag search models (first search only)…"
+
+
+@dataclass
+class WeighedTagSearch(jobs.TagSearchResult):
+    """A tag search's result, and whether its matches are weak (Library.tag_query_is_weak)."""
+
+    weak: bool = False
+
+
+def tag_search_job(ctx: Any, text: str) -> WeighedTagSearch:
+    """jobs.tag_search_job, then in the same worker the cheap check whether the models could
+    place the words at all ("zzxq"): the panel then says the matches are weak."""
+    result = jobs.tag_search_job(ctx, text)
+    with ctx.library() as lib:
+        weak = bool(result.hits) and lib.tag_query_is_weak(text.split(","))
+    return WeighedTagSearch(result.text, result.hits, result.seconds, weak)
 
 
 def load_tag_models_job(ctx: Any) -> None:
@@ -115,7 +132,7 @@ class TagsController(PhotoController):
         self._searching += 1
         self.panel.set_busy(f"Searching for “{text.strip()}”…")
         self.status.say(f"Searching for “{text.strip()}”…")
-        self.start(jobs.tag_search_job, text, on_result=self._tag_search_done, on_finished=self._search_ended)
+        self.start(tag_search_job, text, on_result=self._tag_search_done, on_finished=self._search_ended)
 
     def _search_ended(self) -> None:
         self._searching -= 1

@@ -13,10 +13,13 @@ needs of the similar-photo search (the feature of an image file) comes in as a c
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +68,49 @@ def query_tags(texts: str | Sequence[str]) -> list[str]:
     never a sequence of letters."""
     items = [texts] if isinstance(texts, str) else list(texts)
     return list(dict.fromkeys(t for t in (normalise_tag(x) for x in items) if t))
+
+
+# A tag text is one the models cannot place ("zzxq"), and its nearest photos weak matches, when
+# its MiniLM vector is farther than this from every text of the tag model's own vocabulary and
+# the text model does not know all its words as whole words. Chosen by bench/weak_queries.py on
+# training-side words against made-up strings.
+WEAK_BELOW = 0.68
+_VOCAB_UNIT: weakref.WeakKeyDictionary[MultimodalSparseHash, np.ndarray] = weakref.WeakKeyDictionary()
+
+
+def placement(head: MultimodalSparseHash, tags: Sequence[str]) -> np.ndarray:
+    """For each tag text, the cosine of its MiniLM vector to the nearest text of the model's
+    vocabulary (its ImageNet/WordNet words, plus a person's tags in a retrained model). Those
+    vectors ship inside the model file (`vocab_emb`), so nothing but the query is embedded."""
+    from hashcore.models.textenc import shared
+
+    vocab = _VOCAB_UNIT.get(head)
+    if vocab is None:
+        vocab = _VOCAB_UNIT.setdefault(head, head.state["vocab_emb"].astype(np.float32))
+    if not len(tags):
+        return np.zeros(0, np.float32)
+    return (shared().encode(list(tags)) @ vocab.T).max(1)
+
+
+@lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """The whole words of the text model's tokenizer (about 21,000): words with a meaning of
+    their own in MiniLM, which the tag model's text tower maps by that meaning ("sunset" has no
+    ImageNet class but lands near sky and sea photos); "zzxq" is only word pieces."""
+    from hashcore.models.textenc import everyday_words
+
+    return frozenset(everyday_words())
+
+
+def weak_tags(head: MultimodalSparseHash, tags: Sequence[str]) -> list[bool]:
+    """For each (normalised) tag text, whether the models cannot place it: it is far from every
+    text of the tag vocabulary and not all of its words are whole words the text model knows.
+    ("zzxq dog" is weak: its vector is a blur, 0.53 from the nearest text, and its nearest
+    photos are no dogs.) Emoji and other scripts get an answer like any text."""
+    known = known_words()
+    near = placement(head, tags)
+    return [bool(s < WEAK_BELOW) and not all(w in known for w in re.split(r"[\s-]+", t) if w)
+            for t, s in zip(tags, near, strict=True)]
 
 
 _BLAS = threading.Lock()
@@ -227,6 +273,15 @@ class TagService:
         rows = {r["id"]: r for r in self.store.images(ids=[int(ids[j]) for j in ranked])}
         return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(person[j]))
                 for j in ranked if int(ids[j]) in rows]
+
+    def weak(self, texts: str | Sequence[str]) -> bool:
+        """Whether a tag search's matches are weak: the models cannot place any of its tags
+        ("zzxq"; `weak_tags`) and no photo carries one of them as a tag. Cheap: the query's
+        MiniLM vectors (cached by the search that ran) against the model's vocabulary vectors."""
+        tags = query_tags(texts)
+        if not tags or not all(weak_tags(self.model(), tags)):
+            return False
+        return not any(self.store.ids_with_tag(t) for t in tags)
 
     def _auto_tag_matches(self, tags: list[str], ids: np.ndarray) -> np.ndarray:
         """For each photo of `ids`, how many of the query's tags it carries as a tag of any

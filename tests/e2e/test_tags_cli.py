@@ -34,6 +34,21 @@ def test_find_tag_and_suggest_tags_on_real_photos(db):
     assert sug.returncode == 0 and any("cat" in s["tag"] for s in json.loads(sug.stdout)[:5])
 
 
+def test_a_query_the_models_cannot_place_says_its_matches_are_weak(db):
+    text = hashcore("find-tag", "zzxq", "-k", "3", db=db, ok=False)
+    assert text.returncode == 0, text.stderr
+    first, *paths = text.stdout.splitlines()
+    assert first.startswith("weak matches:") and '"zzxq"' in first, text.stdout
+    assert len(paths) == 3 and all(Path(p.split(maxsplit=1)[1]).is_file() for p in paths)  # nearest photos anyway
+    hits = json.loads(hashcore("find-tag", "zzxq", "-k", "3", "--json", db=db, ok=False).stdout)
+    assert len(hits) == 3 and all(h["weak"] is True for h in hits)
+    for word in ("dog", "flower"):
+        plain = hashcore("find-tag", word, "-k", "3", db=db, ok=False).stdout
+        assert "weak" not in plain and len(plain.splitlines()) == 3, plain
+        assert all("weak" not in h for h in json.loads(hashcore("find-tag", word, "-k", "3", "--json",
+                                                                 db=db, ok=False).stdout))
+
+
 def test_bad_tag_input_is_one_clear_line(db):
     empty = hashcore("find-tag", "  ", db=db, ok=False)
     assert empty.returncode == 1 and empty.stderr.strip() == "hashcore: nothing to search for: the tag text is empty"

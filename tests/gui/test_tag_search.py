@@ -33,3 +33,24 @@ def test_typing_a_word_finds_untagged_photos_and_suggests_tags(qtbot, indexed) -
     box.clear()
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert "Type a word" in tp.count.text()
+
+
+def test_a_word_the_models_cannot_place_says_the_matches_are_weak(qtbot, indexed) -> None:  # noqa: ANN001
+    win = indexed
+    win.tabs.setCurrentWidget(win.tags)
+    tp = win.tags
+    box = tp.semantic_edit
+    qtbot.keyClicks(box, "zzxq")
+    with qtbot.waitSignal(win.tagSearchFinished, timeout=60_000) as blocker:
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert blocker.args[0].hits and blocker.args[0].weak
+    assert tp.model.rowCount() == len(blocker.args[0].hits)  # the nearest photos are still listed
+    assert tp.count.text().startswith("Weak matches") and "“zzxq”" in tp.count.text()
+    assert "photos of “zzxq”" not in tp.count.text()
+    # a real word right after: no weak line
+    box.clear()
+    qtbot.keyClicks(box, "flower")
+    with qtbot.waitSignal(win.tagSearchFinished, timeout=60_000) as blocker:
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert not blocker.args[0].weak
+    assert "Weak" not in tp.count.text() and "photos of “flower”" in tp.count.text()
