@@ -146,7 +146,8 @@ def engine_answer(lib: Any, files: list[File]) -> tuple[Answer, np.ndarray, dict
         return [file_of[h.id] for h in lib.search_id(int(id_of[q]), k=k)]
 
     return Answer("HashLens", groups, search), features, {"duplicates_seconds": round(dup_s, 3),
-                                                          "geometric_pairs_matched": lib.dedupe.matched}
+                                                          "geometric_pairs_matched": lib.dedupe.matched,
+                                                          "geometric_files_read": lib.dedupe.decoded}
 
 
 def _components(n: int, pairs: np.ndarray) -> list[list[int]]:

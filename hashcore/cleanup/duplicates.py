@@ -65,6 +65,7 @@ class DuplicateService:
         self.verify = True  # the geometric check of doubtful pairs (hashcore/search/geometry.py)
         self.unreadable: list[str] = []  # files the last geometric check could not read
         self.matched = 0  # pairs the last run matched (not already judged in an earlier run)
+        self.decoded = 0  # files the last run read for it
         self._verdicts: dict[tuple[str, str], Match] = {}  # geometric verdicts by the two content hashes
 
     def defaults(self) -> tuple[int, float]:
@@ -106,6 +107,7 @@ class DuplicateService:
                                   radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
         self.unreadable = judge.unreadable if judge is not None else []
         self.matched = judge.matched if judge is not None else 0
+        self.decoded = judge.decoded if judge is not None else 0
         if not similar:
             return near
         check = dupmod.Check(round(SIMILAR_RADIUS_64 * self.bits / 64), SIMILAR_MIN_COSINE)
