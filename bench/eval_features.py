@@ -1,7 +1,9 @@
 """Extract EfficientNet-Lite0 features for all 70,000 Fashion-MNIST images, once, into a cache.
 
-Usage: nice -n 19 python bench/eval_features.py [--size 224] [--threads 1] [--batch 64]
-Writes .cache/fmnist_features_<size>.npz with `features` (70000, 1280) float16, `labels`.
+Usage: nice -n 19 python bench/eval_features.py [--size 224] [--threads 1] [--batch 64] [--test-only]
+Writes .cache/fmnist_features_<size>.npz with `features` (70000, 1280) float16, `labels`; with
+--test-only, .cache/fmnist_features_<size>_test.npz with the 10,000 test images only (rows 60000:),
+all that `bench/eval_tags.py eval` needs without --unlabelled-fmnist.
 Resumable: partial results are kept in .cache/fmnist_features_<size>.partial.npz.
 """
 
@@ -24,6 +26,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--limit", type=int, default=0, help="only this many images (timing runs)")
+    ap.add_argument("--test-only", action="store_true", help="only the 10,000 test images")
     args = ap.parse_args()
 
     import torch
@@ -34,9 +37,12 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     images, labels = load_fashion_mnist()
+    suffix = "_test" if args.test_only else ""
+    if args.test_only:
+        images, labels = images[60000:], labels[60000:]
     n = args.limit or len(images)
-    out = ROOT / ".cache" / f"fmnist_features_{args.size}.npz"
-    partial = ROOT / ".cache" / f"fmnist_features_{args.size}.partial.npz"
+    out = ROOT / ".cache" / f"fmnist_features_{args.size}{suffix}.npz"
+    partial = ROOT / ".cache" / f"fmnist_features_{args.size}{suffix}.partial.npz"
     feats = np.zeros((n, 1280), np.float16)
     start = 0
     if partial.exists() and not args.limit:

@@ -200,13 +200,23 @@ def cca_pairs_shipped(real: np.ndarray, fc: tuple[np.ndarray, np.ndarray], vocab
     return xr.astype(np.float64), ty.astype(np.float64), amap
 
 
+def test_features(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 Fashion-MNIST test images' features: from the full cache of
+    bench/eval_features.py, or from its --test-only cache."""
+    full, test = CACHE / f"fmnist_features_{size}.npz", CACHE / f"fmnist_features_{size}_test.npz"
+    if full.exists():
+        with np.load(full) as z:
+            return z["features"][60000:].astype(np.float32), z["labels"][60000:]
+    with np.load(test) as z:
+        return z["features"].astype(np.float32), z["labels"]
+
+
 def evaluate(args: argparse.Namespace) -> None:
     from hashcore.models.methods import load_head
     from hashcore.tags.model import multimodal_info
 
     t_start = time.time()
-    with np.load(CACHE / f"fmnist_features_{args.size}.npz") as z:
-        feats, labels = z["features"][60000:].astype(np.float32), z["labels"][60000:]
+    feats, labels = test_features(args.size)
     fc = mm.classifier_weights()
     probs = mm.probs_from_features(feats, fc)
     vocab = mm.load_vocabulary()
