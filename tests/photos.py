@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import io
 import random
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageEnhance
+
+from hashcore.config import Config
+from hashcore.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -23,6 +29,21 @@ def source_photos() -> list[Path]:
         sizes = sorted(theme.glob("*.jpg"), key=lambda p: p.stat().st_size)
         files += sizes[-1:]
     return files
+
+
+def samples_library(tmp_path_factory: pytest.TempPathFactory,
+                    extra: Callable[[Path], object] | None = None) -> Iterator[Library]:
+    """For a module fixture: the shipped sample photos (and whatever `extra(folder)` writes beside
+    them) indexed into a fresh library, yielded, then closed."""
+    root = tmp_path_factory.mktemp("photos")
+    for p in sorted(SAMPLES.glob("*.jpg")):
+        shutil.copy2(p, root / p.name)
+    if extra is not None:
+        extra(root)
+    home = tmp_path_factory.mktemp("home")
+    with Library(Config(home=home), db_path=home / "library.db") as library:
+        library.index([root])
+        yield library
 
 
 def save_jpeg(img: Image.Image, path: Path, quality: int = 90) -> Path:

@@ -4,7 +4,6 @@ trash undo where the platform's trash cannot be searched."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,22 +20,14 @@ from hashcore.search.mih import MultiIndexHash, radius_probes
 from hashcore.search.scan import CodeIndex, ReferenceSearch
 from hashcore.tags.search import query_tags
 from tests.core.test_keep_trash import make_store_with_files
-from tests.photos import SAMPLES, small_library
+from tests.photos import samples_library, small_library
 
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory):
     """The sample photos by name, and the first 30 source photos downsized (the samples among
     them are near copies of the originals: neighbours for radius searches)."""
-    root = tmp_path_factory.mktemp("photos")
-    for p in sorted(SAMPLES.glob("*.jpg")):
-        shutil.copy2(p, root / p.name)
-    small_library(root / "more", 30, 400)
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Config(home=home), db_path=home / "library.db")
-    library.index([root])
-    yield library
-    library.close()
+    yield from samples_library(tmp_path_factory, lambda root: small_library(root / "more", 30, 400))
 
 
 def test_a_tag_given_as_one_string_is_one_tag_not_its_letters(lib):

@@ -16,19 +16,12 @@ from hashcore.library import Library
 from hashcore.models.textenc import MAX_TAG_CHARS, normalise_tag
 from hashcore.tags.auto import AutoTagger
 from hashcore.tags.keywords import file_keywords, iptc_keywords
-from tests.photos import SAMPLES
+from tests.photos import SAMPLES, samples_library
 
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("photos")
-    for p in sorted(SAMPLES.glob("*.jpg")):
-        shutil.copy2(p, root / p.name)
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Config(home=home), db_path=home / "library.db")
-    library.index([root])
-    yield library
-    library.close()
+    yield from samples_library(tmp_path_factory)
 
 
 def names(hits) -> list[str]:

@@ -4,7 +4,6 @@ photos, fused with the word's own ranking. Checked against a plain reference on 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hashcore.config import Config
 from hashcore.library import Library
 from hashcore.tags import fusion
-from tests.photos import SAMPLES
+from tests.photos import samples_library
 
 distances = st.lists(st.integers(0, 64), min_size=1, max_size=60)
 
@@ -42,14 +40,7 @@ def test_a_photo_nearer_in_both_rankings_is_never_below(pairs):
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("photos")
-    for p in sorted(SAMPLES.glob("*.jpg")):
-        shutil.copy2(p, root / p.name)
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Config(home=home), db_path=home / "library.db")
-    library.index([root])
-    yield library
-    library.close()
+    yield from samples_library(tmp_path_factory)
 
 
 def reference(lib: Library, word: str) -> list[str]:

@@ -3,7 +3,6 @@ SQLite library and real gcompris/palapeli photos from the benchmark's held-out p
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +10,9 @@ import pytest
 from PIL import Image
 
 from bench.photos import CACHE, extract_gcompris, recorded_split
-from hashcore.config import Config
-from hashcore.library import Library
 from hashcore.tags.auto import AutoTagger
 from hashcore.tags.hierarchy import load_hierarchy
-from tests.photos import SAMPLES
+from tests.photos import samples_library
 
 GC = CACHE / "gcompris"
 # benchmark id -> file; all in the held-out pool of bench/dup_split.json
@@ -42,19 +39,15 @@ def lib(tmp_path_factory: pytest.TempPathFactory):
     assert not missing, f"install Debian's gcompris-qt-data and palapeli-data (.ci/run does): {missing}"
     split = recorded_split()
     assert split is not None and set(PHOTOS) <= set(split["heldout"]), "the test's photos must be held out"
-    root = tmp_path_factory.mktemp("photos")
-    for bid, src in PHOTOS.items():
-        with Image.open(src) as img:
-            img = img.convert("RGB")
-            img.thumbnail((800, 800))
-        img.save(root / f"{bid.rsplit('/', 1)[1]}.jpg", quality=92)
-    for p in sorted(SAMPLES.glob("*.jpg")):  # other photos: a rocket, coffee, coins, an astronaut...
-        shutil.copy2(p, root / p.name)
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Config(home=home), db_path=home / "library.db")
-    library.index([root])
-    yield library
-    library.close()
+
+    def held_out_photos(root: Path) -> None:  # beside the samples: a rocket, coffee, coins, an astronaut...
+        for bid, src in PHOTOS.items():
+            with Image.open(src) as img:
+                img = img.convert("RGB")
+                img.thumbnail((800, 800))
+            img.save(root / f"{bid.rsplit('/', 1)[1]}.jpg", quality=92)
+
+    yield from samples_library(tmp_path_factory, held_out_photos)
 
 
 def stems(hits) -> list[str]:

@@ -3,26 +3,16 @@ photos, but is known to be weak; real words are not. Real shipped model, real Mi
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from hashcore.config import Config
 from hashcore.library import Library
 from hashcore.tags.search import placement, weak_tags
-from tests.photos import SAMPLES
+from tests.photos import samples_library
 
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("photos")
-    for p in sorted(SAMPLES.glob("*.jpg")):
-        shutil.copy2(p, root / p.name)
-    home = tmp_path_factory.mktemp("home")
-    library = Library(Config(home=home), db_path=home / "library.db")
-    library.index([root])
-    yield library
-    library.close()
+    yield from samples_library(tmp_path_factory)
 
 
 REAL = ["dog", "flower", "mountains", "waterfall", "sunset", "circuit board", "golden retriever", "birthday cake"]
