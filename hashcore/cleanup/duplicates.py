@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
 DEFAULT_MIN_COSINE = 0.80
+# The geometric check (issue 14): pairs in the copy head's zone of doubt (dupmod.DOUBT_RADIUS_64,
+# dupmod.DOUBT_MIN_COSINE) are matched by local features under one homography
+# (hashcore/search/geometry.py): a copy when one frame lies inside the other.
+JUDGE_RULE = Rule()
 # Similar shots: Hamming radius at 64 bits (scaled by code length) and feature cosine, never
 # tighter than the copy level in use. Chosen on the TRAINING pool of bench/photos.py (172 photos,
 # itq-64 codes, backbone features) with burst stand-ins, two frames of one photo panned by 15% /
@@ -38,10 +42,6 @@ DEFAULT_MIN_COSINE = 0.80
 # same-subject pairs (two different giraffes) and 1 of its 14,491 other pairs. The radius sets the
 # cost: radius 10 yields about 10x the candidate pairs of the copy level's 6; 12 would join 94% of
 # the 30% pans for about 3x more again.
-# The geometric check (issue 14): pairs in the copy head's zone of doubt (dupmod.DOUBT_RADIUS_64,
-# dupmod.DOUBT_MIN_COSINE) are matched by local features under one homography
-# (hashcore/search/geometry.py): a copy when one frame lies inside the other.
-JUDGE_RULE = Rule()
 SIMILAR_RADIUS_64 = 10
 SIMILAR_MIN_COSINE = 0.70
 SIMILAR_REASON = "similar shots, not copies: nothing is marked for removal (choose by hand)"

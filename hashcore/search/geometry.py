@@ -53,7 +53,6 @@ class Match:
     inside: float  # the larger share of one image's frame lying inside the other's (0..1)
     scale: float  # area ratio the homography implies (image a to image b)
     shared: int = 0  # matches whose two ends both lie where the two frames overlap under it
-    error: float = 0.0  # median distance of the inliers from where the homography puts them (px)
     agree: float = 0.0  # share of textured cells where the aligned pixels correlate, on the better grid
 
     @property
@@ -176,9 +175,7 @@ def match(a: Keypoints, b: Keypoints) -> Match:
     to_b = cv2.perspectiveTransform(src[None], h)[0]
     to_a = cv2.perspectiveTransform(dst[None], hinv)[0]
     shared = _within(to_b, b.size) & _within(to_a, a.size)
-    err = np.linalg.norm(to_b - dst, axis=1)
     return Match(int(keep.sum()), len(good), inside, det, int((shared | keep).sum()),
-                 float(np.median(err[keep])) if keep.any() else 0.0,
                  max(_agree(a, b, h), _agree(b, a, hinv)))  # the better of the two photos' grids
 
 
