@@ -4,8 +4,9 @@ A file under a protected (reference) folder is never proposed for removal. When 
 favourite is not protected but another copy is, the protected copy is kept instead.
 
 The default rule, "best", looks for the original: it reads the few files of a group when it
-decides (headers always; full pixels only when members differ in size), because a bigger file is
-not a better one when it is an upscale of a smaller copy. Every plan carries a short reason.
+decides (headers and a small view always; full pixels only when members differ in size), because
+a bigger file is not a better one when it is an upscale of a smaller copy or the photo padded
+into a larger frame. Every plan carries a short reason.
 """
 
 from __future__ import annotations
@@ -120,10 +121,11 @@ class Facts:
     fmt: str
     camera: bool  # camera EXIF: Make, Model or DateTimeOriginal
     upscale: float = 1.0  # estimated upscale factor against a smaller member (1: none found)
+    content: float = 1.0  # share of the frame that is photo, not flat bars (a letterbox, a border)
 
     @property
     def effective_pixels(self) -> float:
-        return _pixels(self.row) / self.upscale ** 2
+        return _pixels(self.row) * self.content / self.upscale ** 2
 
     @property
     def bpp(self) -> float:
@@ -148,7 +150,24 @@ def best_copy(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
 
 def _facts(row: dict[str, Any]) -> Facts:
     quality, fmt, camera = _header_facts(row["path"], row.get("size"), row.get("mtime"))
-    return Facts(row, quality, fmt, camera)
+    return Facts(row, quality, fmt, camera, content=_content_share(row["path"], row.get("size"), row.get("mtime")))
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_share(path: str, size: int | None, mtime: float | None) -> float:
+    """The share of a file's frame left once flat bands of one shade along its edges are trimmed
+    (hashcore.search.dcthash.trim_borders, on a view of at most 512 px): a letterboxed or bordered
+    copy holds no more of the photo than its original, whatever its pixel count. 1.0 where the
+    file cannot be read."""
+    from hashcore.errors import DecodeError
+    from hashcore.ingest.decode import decode_file
+    from hashcore.search.dcthash import trim_borders
+
+    try:
+        grey = np.asarray(decode_file(path, target=256).image.convert("L"), np.float32)
+    except DecodeError:
+        return 1.0
+    return trim_borders(grey).size / max(grey.size, 1)
 
 
 @functools.lru_cache(maxsize=4096)

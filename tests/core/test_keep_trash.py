@@ -191,6 +191,22 @@ def test_best_copy_keeps_the_full_original_over_a_crop_of_the_same_shape(tmp_pat
     assert plan == (2, [1]) and "upscaled" not in plan.reason
 
 
+def test_best_copy_keeps_the_original_over_its_letterboxed_copy(tmp_path):
+    """A letterbox has more pixels than its original, all of the extra ones black bars: the best
+    copy is the original (the geometric check now groups such copies with it)."""
+    img = Image.open(SAMPLE).convert("RGB")
+    w, h = img.size
+    frame = Image.new("RGB", (w * 16 // 9 + w // 2, h + h // 2), (0, 0, 0))
+    frame.paste(img, ((frame.width - w) // 2, (frame.height - h) // 2))
+    original = save(img, tmp_path / "IMG_0002.jpg", 1.2e9, quality=90, exif=camera_exif())
+    boxed = save(frame, tmp_path / "boxed.jpg", 1.6e9, quality=90)
+    rows = [photo_row(1, boxed), photo_row(2, original)]
+    assert choose_removals(rows, "resolution", [])[0] == 1  # by pixel count the letterbox wins
+    plan = choose_removals(rows, "best", [])
+    assert plan == (2, [1]), plan.reason
+    assert "highest resolution" not in plan.reason
+
+
 def test_jpeg_quality_is_read_back_from_the_quantisation_tables(tmp_path):
     img = Image.open(SAMPLE)
     for q in (15, 40, 75, 90, 95):
