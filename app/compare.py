@@ -14,7 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPixmap, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsPixmapItem,
@@ -55,6 +55,7 @@ class ZoomView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.img_w = self.img_h = 1
         self._muted = False
+        self._dragging = False  # only a drag by the user is a pan; a resize or a new photo moves the scroll bars too
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
@@ -62,11 +63,13 @@ class ZoomView(QGraphicsView):
         if not shiboken6.isValid(self) or not shiboken6.isValid(self.item):
             return  # a late worker result for a view the window has already torn down
         pix = QPixmap.fromImage(img) if img is not None else QPixmap()
+        self._muted = True
         self.item.setPixmap(pix)
         self.img_w, self.img_h = max(pix.width(), 1), max(pix.height(), 1)
         # a margin around the photo lets any point of it reach the centre of the view
         m = max(self.img_w, self.img_h)
         self.scene().setSceneRect(QRectF(-m, -m, self.img_w + 2 * m, self.img_h + 2 * m))
+        self._muted = False
 
     def scale_now(self) -> float:
         return self.transform().m11()
@@ -92,8 +95,16 @@ class ZoomView(QGraphicsView):
         p = self.mapToScene(e.position().toPoint())
         self.zoomed.emit(factor, QPointF(p.x() / self.img_w, p.y() / self.img_h))
 
+    def mousePressEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        self._dragging = True
+        super().mousePressEvent(e)
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(e)
+        self._dragging = False
+
     def _scrolled(self) -> None:
-        if not self._muted:
+        if not self._muted and self._dragging:
             self.panned.emit(self.centre_fraction())
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from hashcore.store.db import Store
 from tests.gui.conftest import JobGate, LoopWatch, count_photos
+from tests.gui.test_compare import drag
 
 
 def many_photos(dest: Path, n: int = 40) -> Path:
@@ -140,8 +141,10 @@ def test_compare_view_zooms_and_pans_together(qtbot, indexed) -> None:  # noqa: 
     # zooming one view zooms all; panning one pans all (same place in every photo)
     cv._zoomed(1.25, QPointF(0.3, 0.4))
     assert len({round(v.scale_now(), 6) for v in cv.views}) == 1
-    cv.views[0].horizontalScrollBar().setValue(cv.views[0].horizontalScrollBar().value() + 40)
+    before = cv.views[1].centre_fraction()
+    drag(cv.views[0], QPoint(-60, -30))  # the user drags the first photo
     centres = [v.centre_fraction() for v in cv.views]
+    assert abs(centres[1].x() - before.x()) > 0.01  # the others followed
     assert all(abs(c.x() - centres[0].x()) < 0.02 and abs(c.y() - centres[0].y()) < 0.02 for c in centres)
     # same framing: each scaled so the same part of the scene fills the same space
     cv.same_framing.setChecked(True)
