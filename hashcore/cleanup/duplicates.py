@@ -33,7 +33,9 @@ DEFAULT_DUP_RADIUS = {32: 3, 64: 6, 128: 12}
 DEFAULT_MIN_COSINE = 0.80
 # The geometric check (issue 14): pairs in the copy head's zone of doubt (dupmod.DOUBT_RADIUS_64,
 # dupmod.DOUBT_MIN_COSINE) are matched by local features under one homography
-# (hashcore/search/geometry.py): a copy when one frame lies inside the other.
+# (hashcore/search/geometry.py): a copy when one frame lies inside the other. The pairs the copy
+# head accepts are matched too (up to dupmod.MAX_CONFIRM_PER_PHOTO per photo): two shots of one
+# scene, whose pixels moved once aligned, are refused and come back as similar shots.
 JUDGE_RULE = Rule()
 # Similar shots: Hamming radius at 64 bits (scaled by code length) and feature cosine, never
 # tighter than the copy level in use. Chosen on the TRAINING pool of bench/photos.py (172 photos,

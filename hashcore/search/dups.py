@@ -57,6 +57,10 @@ KIN_MIN_COSINE = 0.6
 # At most this many doubtful pairs per photo go to the judge, its most similar first (a photo's
 # copies in the benchmark number 10; a photo of a burst of 50 needs no 49 geometric checks).
 MAX_DOUBT_PER_PHOTO = 12
+# The pairs the copy check accepts go to the judge too, for its verdict "two shots of one scene"
+# (a burst or a stereo pair looks like a re-encoded copy to a global descriptor): at most this
+# many per photo, its most similar first (a photo's pairs in a group of up to 25 mutual copies).
+MAX_CONFIRM_PER_PHOTO = 24
 KIND_ORDER = {"exact": 0, "near": 1, "similar": 2}
 
 
@@ -332,6 +336,11 @@ class PairJudge(Protocol):
         a copy cosine >= KIN_MIN_COSINE decides."""
         ...
 
+    def two_shots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For pairs of photo ids the copy check accepted, whether they are two shots of one scene
+        after all: those pairs are refused, in pairs and in groups."""
+        ...
+
 
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
                 bits: int, radius: int, min_cosine: float, similar: Check | None = None,
@@ -373,19 +382,29 @@ def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Calla
 
 def _judged(cand: _Candidates, ok: np.ndarray, copy: Check,
             judge: PairJudge) -> tuple[np.ndarray, Callable[[int, np.ndarray], bool]]:
-    """The copy pairs with the judge's verdicts added (for the pairs in its reach the copy check
-    refused), and the group-admission test that asks the judge where the check says no."""
+    """The copy pairs with the judge's verdicts: the pairs the copy check accepted that the judge
+    finds to be two photos are refused, and those in its reach the check refused are added where
+    the judge finds a copy. Also the group-admission test that asks the judge where the check
+    says no, and refuses a pair the judge refused."""
     a, b = cand.pairs[:, 0], cand.pairs[:, 1]
     known = ~np.isnan(cand.cos)
     doubt = ~ok & known & (cand.dist <= judge.reach.radius) & (np.nan_to_num(cand.cos) >= judge.reach.min_cosine)
-    at = _most_alike(np.flatnonzero(doubt), a, b, cand.cos, MAX_DOUBT_PER_PHOTO)
     ok = ok.copy()
+    sure = _most_alike(np.flatnonzero(ok), a, b, np.nan_to_num(cand.cos, nan=1.0), MAX_CONFIRM_PER_PHOTO)
+    refused: set[tuple[int, int]] = set()
+    if len(sure):
+        two = sure[judge.two_shots(cand.ids[a[sure]], cand.ids[b[sure]])]
+        ok[two] = False
+        refused = {(int(x), int(y)) for x, y in cand.pairs[two]}
+    at = _most_alike(np.flatnonzero(doubt), a, b, cand.cos, MAX_DOUBT_PER_PHOTO)
     if len(at):
         ok[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
     verified = {(int(x), int(y)) for x, y in cand.pairs[ok]}
 
     def fits(c: int, members: np.ndarray) -> bool:
         each = cand.fits_each(c, members, copy, second=True)
+        if refused and any((min(c, m), max(c, m)) in refused for m in members[each].tolist()):
+            return False
         kin = cand.known[members] & cand.known[c] & (cand.unit[members] @ cand.unit[c] >= KIN_MIN_COSINE)
         for m, close in zip(members[~each].tolist(), kin[~each].tolist(), strict=True):
             if (min(c, m), max(c, m)) in verified:

@@ -7,9 +7,11 @@ test, then one homography fitted robustly (MAGSAC++). A copy is a pair where man
 one plane-to-plane mapping, one image's frame lies inside the other's under it (a crop lies inside
 its original, an original inside its letterbox or screenshot), *and* the pixels agree once aligned
 (`_agree`). Two shots of one scene (a burst) mostly overlap only in part, or disagree with one
-homography because of parallax, and are refused; but a stereo pair of a subject far away can fit
-one homography well (the held-out benchmark's motorcycle pair does). Two photos of one kind of
-subject share no geometry at all.
+homography because of parallax, and are refused. Where one homography does hold most matches
+(scikit-image's stereo motorcycle pair), the pixels tell: aligned by it, parts of a second shot
+still moved, and nothing of a copy did (`_moved`). A global descriptor cannot see that, so the
+duplicate finder asks this check about the pairs it calls copies too (`Rule.two_shots`). Two
+photos of one kind of subject share no geometry at all.
 
 `Keypoints` are computed once per photo from its file (the longest side brought to SIDE pixels,
 grey) and kept by the caller for the pairs it verifies. OpenCV is imported on first use only.
@@ -36,6 +38,11 @@ FLAT = 3.0  # grey levels of standard deviation below which a cell is flat
 FEATURES = 700  # keypoints per photo, strongest first
 RATIO = 0.8  # Lowe's ratio test
 REPROJ = 4.0  # pixels at SIDE: a match agrees with the homography within this
+MID = 256  # longest side of the grey photo kept to look for pixels that moved once aligned
+MOVE_GRID = 8  # cells per side in which moved pixels are looked for
+MOVE_PX = 2.0  # pixels at MID: a cell whose content lies further than this from where the homography puts it moved
+MOVE_PEAK = 0.2  # phase-correlation peak a moved cell must reach (a sticker's cell has no clear peak)
+MOVE_INLIERS = 30  # moved cells are looked for where at least this many matches fit the homography
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class Keypoints:
     desc: np.ndarray  # (n, 128) uint8 SIFT descriptors
     size: tuple[int, int]  # (width, height) at the working size
     small: np.ndarray | None = None  # the grey photo, longest side SMALL px (float32), for `agree`
+    mid: np.ndarray | None = None  # the grey photo, longest side MID px (uint8), for `_moved`
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class Match:
     scale: float  # area ratio the homography implies (image a to image b)
     shared: int = 0  # matches whose two ends both lie where the two frames overlap under it
     agree: float = 0.0  # share of textured cells where the aligned pixels correlate, on the better grid
+    moved: float = 0.0  # share of textured cells whose content moved once aligned (`_moved`)
+    cells: int = 0  # textured cells `moved` was measured on
 
     @property
     def ratio(self) -> float:
@@ -80,15 +90,16 @@ def keypoints(img: Image.Image, side: int = SIDE, features: int = FEATURES) -> K
         return Keypoints(EMPTY.xy, EMPTY.desc, grey.size)
     xy = np.array([k.pt for k in kps], np.float32)
     # SIFT's values are whole numbers in 0..255: kept as bytes (a quarter of the memory)
-    return Keypoints(xy, np.clip(np.rint(desc), 0, 255).astype(np.uint8), grey.size, _small(arr))
+    return Keypoints(xy, np.clip(np.rint(desc), 0, 255).astype(np.uint8), grey.size, _small(arr).astype(np.float32),
+                     _small(arr, MID))
 
 
-def _small(arr: np.ndarray) -> np.ndarray:
+def _small(arr: np.ndarray, side: int = SMALL) -> np.ndarray:
     import cv2
 
     h, w = arr.shape
-    f = SMALL / max(h, w)
-    return cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA).astype(np.float32)
+    f = side / max(h, w)
+    return cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
 def _agree(a: Keypoints, b: Keypoints, h: np.ndarray) -> float:
@@ -129,6 +140,92 @@ def _agree(a: Keypoints, b: Keypoints, h: np.ndarray) -> float:
         return 0.0
     r = cov[textured] / np.sqrt(vx[textured] * vy[textured])
     return float((r >= CELL_R).mean())
+
+
+def _moved(a: Keypoints, b: Keypoints, h: np.ndarray, where: np.ndarray) -> tuple[float, int]:
+    """(share, cells): of the textured cells of a MOVE_GRID x MOVE_GRID grid over b's MID-px grey
+    photo that a's pixels, warped onto b by h, cover and whose centre lies in the convex hull of
+    the matches (`where`, b's ends at the working size, inliers or not: the part the two share,
+    not a letterbox's bars or a screenshot's app around it), the share whose content lies more than
+    MOVE_PX from where h puts it (phase correlation per cell, with a clear peak), or from where
+    one homography fitted to the cells' own shifts puts it, whichever counts fewer. A copy is one
+    picture: once aligned, nothing moved, whatever its tone, blur or noise (see Rule). Two shots of
+    one scene are not: the subject moved, or nearer things shifted against farther ones
+    (parallax)."""
+    import cv2
+
+    if a.mid is None or b.mid is None:
+        return 0.0, 0
+    sa = np.diag([a.mid.shape[1] / a.size[0], a.mid.shape[0] / a.size[1], 1.0])
+    sb = np.diag([b.mid.shape[1] / b.size[0], b.mid.shape[0] / b.size[1], 1.0])
+    hs = sb @ h @ np.linalg.inv(sa)
+    size = (b.mid.shape[1], b.mid.shape[0])
+    src = a.mid.astype(np.float32)
+    warped = cv2.warpPerspective(src, hs, size, flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones_like(src), hs, size, flags=cv2.INTER_NEAREST)
+    ch, cw = size[1] // MOVE_GRID, size[0] // MOVE_GRID
+    if ch < 12 or cw < 12:
+        return 0.0, 0
+
+    def split(img: np.ndarray) -> np.ndarray:  # (cells, ch, cw), row by row
+        return img[:ch * MOVE_GRID, :cw * MOVE_GRID].reshape(MOVE_GRID, ch, MOVE_GRID, cw).swapaxes(1, 2).reshape(-1, ch, cw)
+
+    pa, pb = split(warped), split(b.mid.astype(np.float32))
+    textured = (split(cover).mean(axis=(1, 2)) >= 0.95) & (np.minimum(pa.std(axis=(1, 2)), pb.std(axis=(1, 2))) >= 2 * FLAT)
+    hull = cv2.convexHull((where * [sb[0, 0], sb[1, 1]]).astype(np.float32))
+    grid = np.arange(MOVE_GRID * MOVE_GRID)
+    centres = np.stack([grid % MOVE_GRID * cw + cw / 2, grid // MOVE_GRID * ch + ch / 2], axis=1)
+    textured &= np.array([cv2.pointPolygonTest(hull, (float(x), float(y)), False) >= 0 for x, y in centres])
+    cells = int(textured.sum())  # flat cells (sky, a wall) have nothing to place
+    at = np.flatnonzero(textured)
+    shift, peak = _phase(pa[at], pb[at], cv2.createHanningWindow((cw, ch), cv2.CV_32F))
+    clear = peak >= MOVE_PEAK
+    found = np.hstack([centres[at], shift])[clear]  # (x, y) of a cell's centre, its shift: cells with a clear peak
+    if not cells:
+        return 0.0, 0
+    if len(found) < 8:
+        return 0.0, cells
+    at = found.astype(np.float32)
+    moved = int((np.hypot(at[:, 2], at[:, 3]) > MOVE_PX).sum())
+    # the keypoints' homography can be off by a smooth warp; the cells' own shifts under one
+    # homography (robustly, 1 px) take that out: the cells that still moved, if fewer, count
+    fit, _ = cv2.findHomography(at[:, :2], at[:, :2] + at[:, 2:], cv2.USAC_DEFAULT, 1.0)
+    if fit is not None:
+        rest = at[:, :2] + at[:, 2:] - cv2.perspectiveTransform(at[None, :, :2], fit)[0]
+        moved = min(moved, int((np.hypot(rest[:, 0], rest[:, 1]) > MOVE_PX).sum()))
+    return moved / cells, cells
+
+
+def _phase(pa: np.ndarray, pb: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Phase correlation of each pair of equal-sized patches at once, as cv2.phaseCorrelate does
+    one pair (mean removed, Hann window, zero-padded to its DFT size; the peak's 5x5 weighted
+    centroid): ((n, 2) shifts in pixels, (n,) peak strengths, 1 for a pure shift)."""
+    import cv2
+
+    n, h, w = pa.shape
+    if not n:
+        return np.zeros((0, 2)), np.zeros(0)
+    size = (cv2.getOptimalDFTSize(h), cv2.getOptimalDFTSize(w))
+    x = (pa - pa.mean(axis=(1, 2), keepdims=True)) * window
+    y = (pb - pb.mean(axis=(1, 2), keepdims=True)) * window
+    from scipy import fft  # float32 transforms (NumPy's take float64 only)
+
+    cross = fft.rfft2(x, s=size) * np.conj(fft.rfft2(y, s=size))
+    surface = np.fft.fftshift(fft.irfft2(cross / np.maximum(np.abs(cross), 1e-12), s=size), axes=(1, 2))
+    top = surface.reshape(n, -1).argmax(axis=1)
+    py, px = np.divmod(top, size[1])
+    offs = np.arange(-2, 3)
+    rows = np.clip(py[:, None] + offs, 0, size[0] - 1)  # the 5x5 window, clipped at the border
+    cols = np.clip(px[:, None] + offs, 0, size[1] - 1)
+    inside_r = (py[:, None] + offs >= 0) & (py[:, None] + offs < size[0])
+    inside_c = (px[:, None] + offs >= 0) & (px[:, None] + offs < size[1])
+    patch = surface[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    patch = patch * (inside_r[:, :, None] & inside_c[:, None, :])
+    total = patch.sum(axis=(1, 2))
+    safe = np.where(np.abs(total) > 1e-12, total, 1.0)
+    cy = (patch.sum(axis=2) * (py[:, None] + offs)).sum(axis=1) / safe
+    cx = (patch.sum(axis=1) * (px[:, None] + offs)).sum(axis=1) / safe
+    return np.stack([size[1] / 2 - cx, size[0] / 2 - cy], axis=1), total
 
 
 def _quad(size: tuple[int, int]) -> np.ndarray:
@@ -175,8 +272,14 @@ def match(a: Keypoints, b: Keypoints) -> Match:
     to_b = cv2.perspectiveTransform(src[None], h)[0]
     to_a = cv2.perspectiveTransform(dst[None], hinv)[0]
     shared = _within(to_b, b.size) & _within(to_a, a.size)
+    # on the grid of whichever photo gives more cells (the photo, not the screenshot it sits in);
+    # only where enough keypoints pin the homography down (Rule.two_shots reads it no further)
+    moved = (0.0, 0)
+    if keep.sum() >= MOVE_INLIERS:
+        part = shared | keep
+        moved = max(_moved(a, b, h, dst[part]), _moved(b, a, hinv, src[part]), key=lambda m: (m[1], -m[0]))
     return Match(int(keep.sum()), len(good), inside, det, int((shared | keep).sum()),
-                 max(_agree(a, b, h), _agree(b, a, hinv)))  # the better of the two photos' grids
+                 max(_agree(a, b, h), _agree(b, a, hinv)), *moved)  # agree: the better of the two grids
 
 
 def _within(xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -196,7 +299,12 @@ class Rule:
     a copy's `agree` 0.8 keeps 96.5% of the photo-copy pairs and 4 of the 721 other pairs in the
     copy head's zone of doubt (all screenshots of different photos in one app, whose frame
     matches); `kin_agree` 0.5 is for two members of one group, each already a verified copy of
-    another member; `different` 0.3 refuses 1 of its 4,400 pairs of one photo's files."""
+    another member; `different` 0.3 refuses 1 of its 4,400 pairs of one photo's files. `moved`
+    0.25: of those 4,400 pairs, the 3,824 with at least MOVE_INLIERS inliers and 8 cells measured
+    had at most 15% of their cells moved (99.5% under 7.4%), and none is called two shots; with
+    fewer inliers the homography is too loose to tell (up to 41% moved), so no pair is called two
+    shots there. The only real second shots at hand are the held-out pool's (bench/photos.py
+    SCENES), so no threshold was chosen on them; scikit-image's stereo motorcycle pair has 27%."""
 
     inliers: int = 10
     ratio: float = 0.5
@@ -207,10 +315,29 @@ class Rule:
     max_scale: float = 50.0
     evidence: int = 15
     different: float = 0.3
+    moved: float = 0.25
+    moved_cells: int = 8
+    shot_scale: float = 1.25
 
     def same_content(self, m: Match) -> bool:
         return (m.inliers >= self.inliers and m.ratio >= self.ratio and m.agree >= self.kin_agree
-                and m.inside >= self.overlap and 1.0 / self.max_scale <= m.scale <= self.max_scale)
+                and m.inside >= self.overlap and 1.0 / self.max_scale <= m.scale <= self.max_scale
+                and not self.two_shots(m))
+
+    def two_shots(self, m: Match) -> bool:
+        """Two shots of one scene (a burst, a stereo pair): framed alike (one frame `inside` the
+        other, areas within `shot_scale` of each other) and one homography holds many of the
+        matches, yet once aligned at least `moved` of at least `moved_cells` textured cells moved.
+        (Two screenshots of one photo shown at two sizes in one app are framed unlike: the photo
+        moved against the app around it, and they stay copies.)"""
+        return (m.inliers >= max(self.inliers, MOVE_INLIERS) and m.ratio >= self.ratio
+                and m.inside >= self.inside and 1.0 / self.shot_scale <= m.scale <= self.shot_scale
+                and m.cells >= self.moved_cells and m.moved >= self.moved)
+
+    def distinct(self, m: Match) -> bool:
+        """Two photos, not one: two shots of one scene, or enough matches in the shared part and no
+        one geometry for them."""
+        return self.two_shots(m) or (m.shared >= self.evidence and m.ratio < self.different)
 
     def copy(self, m: Match) -> bool:
         return self.same_content(m) and m.agree >= self.agree and m.inside >= self.inside
@@ -218,7 +345,7 @@ class Rule:
 
 class GeometryJudge:
     """hashcore.search.dups.PairJudge by local features: each photo's keypoints are read from its
-    file once (the most recent `keep` photos are kept, about 100 KB each) and each pair is matched
+    file once (the most recent `keep` photos are kept, about 150 KB each) and each pair is matched
     once. `file_of(id)` gives a photo's path and
     content hash; verdicts are kept in `memo` under the two content hashes, so a caller that keeps
     the memo (the duplicate finder between runs) never matches the same two files twice.
@@ -296,4 +423,17 @@ class GeometryJudge:
         m = self.match(a, b)
         if self.rule.same_content(m):
             return True
-        return False if m.shared >= self.rule.evidence and m.ratio < self.rule.different else None
+        return False if self.rule.distinct(m) else None
+
+    def two_shots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For pairs of photo ids the codes and features call copies, whether the pixels show two
+        shots of one scene instead (Rule.two_shots), which a global descriptor cannot tell from a
+        re-encoded copy. (Not Rule.distinct's "no one geometry": a blurred copy can have that.)"""
+        out = np.zeros(len(a), bool)
+        for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+            if self.progress is not None and k % 16 == 0:
+                self.progress(k, len(a), "Checking copies against similar shots")
+            out[k] = self.rule.two_shots(self.match(x, y))
+        if self.progress is not None:
+            self.progress(len(a), len(a), "Checking copies against similar shots")
+        return out

@@ -12,7 +12,7 @@ import pytest
 from hashcore.config import RESOURCES, Config
 from hashcore.errors import Cancelled
 from hashcore.library import Library
-from tests.core.test_geometry import crop, letterbox, photo, screenshot
+from tests.core.test_geometry import crop, letterbox, photo, screenshot, stereo
 
 SAMPLES = RESOURCES / "samples"
 
@@ -71,3 +71,26 @@ def test_the_check_can_be_cancelled_and_reports_unreadable_files(tmp_path: Path,
         assert not any(any(p.endswith("cat-screenshot.png") for p in g.paths) for g in groups if g.kind == "near")
         assert any({"cat.jpg", "cat-crop.jpg"} <= {Path(p).name for p in g.paths} for g in groups)
 
+
+
+def test_two_shots_of_one_scene_are_similar_shots_not_copies(tmp_path: Path) -> None:
+    """A stereo pair looks like a re-encoded copy to the copy head; the judge's moved pixels split
+    it: the left shot keeps its real copy, the right shot is offered as a similar shot only."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    left, right = stereo("left"), stereo("right")
+    left.save(folder / "left.jpg", quality=92)
+    left.save(folder / "left-recompressed.jpg", quality=40)
+    right.save(folder / "right.jpg", quality=92)
+    for name in ("coffee.jpg", "camera.jpg"):
+        shutil.copy(SAMPLES / name, folder / name)
+    with _library(tmp_path, folder) as lib:
+        groups = lib.duplicates(similar=True)
+        near = [sorted(Path(p).name for p in g.paths) for g in groups if g.kind == "near"]
+        assert near == [["left-recompressed.jpg", "left.jpg"]], near
+        shots = [{Path(p).name for p in g.paths} for g in groups if g.kind == "similar"]
+        assert any("right.jpg" in s and s & {"left.jpg", "left-recompressed.jpg"} for s in shots), shots
+        # without the geometric check the copy head alone calls the two shots copies
+        lib.dedupe.verify = False
+        plain = [{Path(p).name for p in g.paths} for g in lib.duplicates() if g.kind == "near"]
+        assert any({"left.jpg", "right.jpg"} <= s for s in plain), plain

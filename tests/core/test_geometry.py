@@ -1,7 +1,8 @@
 """The geometric check of doubtful copy pairs (hashcore/search/geometry.py), on real photos: a
 crop to about half, a letterbox and a screenshot-like frame are copies; two different photos and
-two crops that only overlap are not; an unreadable file gives no verdict; and a group never
-joins two photos that are each inside a third (a collage) but share nothing."""
+two crops that only overlap are not, nor two shots of one scene (a stereo pair); an unreadable
+file gives no verdict; and a group never joins two photos that are each inside a third (a
+collage) but share nothing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from hashcore.config import RESOURCES
 from hashcore.search import dups as dupmod
@@ -77,6 +78,36 @@ def test_different_photos_and_partly_overlapping_crops_are_not_copies(cat: Image
     m = match(left, right)
     assert rule.same_content(m), m
     assert not rule.copy(m), m
+
+
+def stereo(side: str) -> Image.Image:
+    """scikit-image's stereo pair: one motorcycle in a garage, shot from two points a few
+    centimetres apart (the nearer things shift against the shelves behind them)."""
+    skimage = pytest.importorskip("skimage")
+    with Image.open(Path(skimage.__file__).parent / "data" / f"motorcycle_{side}.png") as img:
+        return img.convert("RGB")
+
+
+def test_two_shots_of_one_scene_are_told_from_a_copy_once_aligned() -> None:
+    rule = Rule()
+    left, right = stereo("left"), stereo("right")
+    shots = match(keypoints(left), keypoints(right))
+    # one homography holds most of their matches and the frames overlap: only the moved pixels tell
+    assert shots.inliers >= 100 and shots.inside >= 0.9, shots
+    assert rule.two_shots(shots) and rule.distinct(shots), shots
+    assert not rule.copy(shots) and not rule.same_content(shots), shots
+    # the same photo blurred, sharpened, re-encoded or cropped moved nothing: still a copy
+    base = keypoints(left)
+    edits = {
+        "blur": left.filter(ImageFilter.GaussianBlur(2.0)),
+        "sharpen": left.filter(ImageFilter.UnsharpMask(3, 150, 2)),
+        "thumbnail": left.resize((left.width // 3, left.height // 3)),
+        "crop": crop(left, 0.15, 0.1, 0.9, 0.95),
+    }
+    for what, img in edits.items():
+        m = match(base, keypoints(img))
+        assert not rule.two_shots(m) and not rule.distinct(m), (what, m)
+        assert rule.copy(m), (what, m)
 
 
 def test_an_unreadable_file_gives_no_verdict_and_is_reported(cat: Image.Image, tmp_path: Path) -> None:
