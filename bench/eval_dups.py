@@ -135,6 +135,7 @@ def engine_answer(lib: Any, files: list[File]) -> tuple[Answer, np.ndarray, dict
         missing = [files[i].name for i in np.flatnonzero(id_of < 0)[:5]]
         raise RuntimeError(f"{int((id_of < 0).sum())} benchmark files were not indexed, e.g. {missing}")
     file_of = {int(i): n for n, i in enumerate(id_of)}
+    lib.store.forget_verdicts()  # a --reuse run measures the geometric check afresh, not an earlier run's verdicts
     t = time.perf_counter()
     groups = [[at[Path(p).name] for p in g.paths] for g in lib.duplicates()]
     dup_s = time.perf_counter() - t

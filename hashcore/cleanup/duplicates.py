@@ -23,6 +23,7 @@ import numpy as np
 from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
 from hashcore.ingest.indexer import Progress
 from hashcore.search import dups as dupmod
+from hashcore.search.geometry import VERSION as GEOMETRY_VERSION
 from hashcore.search.geometry import GeometryJudge, Match, Rule
 from hashcore.store.db import Store
 
@@ -68,7 +69,7 @@ class DuplicateService:
         self.unreadable: list[str] = []  # files the last geometric check could not read
         self.matched = 0  # pairs the last run matched (not already judged in an earlier run)
         self.decoded = 0  # files the last run read for it
-        self._verdicts: dict[tuple[str, str], Match] = {}  # geometric verdicts by the two content hashes
+        self._verdicts: dict[tuple[str, str], Match] | None = None  # by the two content hashes: kept in the library
 
     def defaults(self) -> tuple[int, float]:
         """(radius, min_cosine) of the copy level when none is given: the copy head's operating
@@ -104,9 +105,17 @@ class DuplicateService:
         # a level stricter than the head's own point asks for near-identical files: no geometric check
         if file_of is not None and self.verify and min_cosine <= self.copy.operating_point[1] + 1e-9:
             reach = dupmod.Check(max(radius, dupmod.DOUBT_RADIUS_64 * self.copy.bits // 64), dupmod.DOUBT_MIN_COSINE)
+            if self._verdicts is None:  # those of earlier sessions, read once
+                self._verdicts = {k: Match.from_numbers(v) for k, v in self.store.verdicts(GEOMETRY_VERSION).items()}
             judge = GeometryJudge(file_of, reach, JUDGE_RULE, memo=self._verdicts, progress=progress, cancel=cancel)
-        near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
-                                  radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
+        known = set(self._verdicts) if judge is not None and self._verdicts is not None else set()
+        try:
+            near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
+                                      radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
+        finally:  # kept even when cancelled: the pairs matched so far need no second look
+            if judge is not None and self._verdicts is not None:
+                self.store.add_verdicts(GEOMETRY_VERSION, [(k, m.numbers()) for k, m in self._verdicts.items()
+                                                           if k not in known])
         self.unreadable = judge.unreadable if judge is not None else []
         self.matched = judge.matched if judge is not None else 0
         self.decoded = judge.decoded if judge is not None else 0

@@ -30,6 +30,7 @@ from PIL import Image
 from hashcore.errors import DecodeError
 from hashcore.search.dups import Check
 
+VERSION = 2  # of what a Match measures: kept verdicts (Store.verdicts) of another version are ignored
 SIDE = 512  # longest side the keypoints are found at
 SMALL = 96  # longest side of the grey photo kept to compare pixels once aligned
 GRID = 6  # cells per side in which the aligned pixels are compared
@@ -64,6 +65,14 @@ class Match:
     agree: float = 0.0  # share of textured cells where the aligned pixels correlate, on the better grid
     moved: float = 0.0  # share of textured cells whose content moved once aligned (`_moved`)
     cells: int = 0  # textured cells `moved` was measured on
+
+    def numbers(self) -> list[float]:
+        """Its fields in order, as kept in the library (Store.add_verdicts)."""
+        return [self.inliers, self.matches, self.inside, self.scale, self.shared, self.agree, self.moved, self.cells]
+
+    @classmethod
+    def from_numbers(cls, v: list[float]) -> Match:
+        return cls(int(v[0]), int(v[1]), float(v[2]), float(v[3]), int(v[4]), float(v[5]), float(v[6]), int(v[7]))
 
     @property
     def ratio(self) -> float:

@@ -39,15 +39,16 @@ class StoreBase:
     _counts_generations: bool
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; readers see all of a batch or none of it."""
+    def transaction(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; readers see all of a batch or none of it. `bump`: move the
+        generation on (False only for writes no cache is built from)."""
         if self.conn.in_transaction:
             yield self.conn
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-            if self._counts_generations:
+            if self._counts_generations and bump:
                 self.conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
         except BaseException:
             self.conn.execute("ROLLBACK")

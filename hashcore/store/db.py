@@ -357,6 +357,22 @@ class Store(TagQueries, TrashLogQueries):
         return [set(json.loads(r[0])) for r in
                 self.conn.execute("SELECT image_ids FROM decisions WHERE kind = ?", (kind,))]
 
+    # -- geometric verdicts of the duplicate finder -------------------------------------------
+    def verdicts(self, version: int) -> dict[tuple[str, str], list[float]]:
+        """The kept verdicts of this geometry version: (hash a, hash b) -> the match's numbers."""
+        return {(a, b): json.loads(m) for a, b, m in
+                self.conn.execute("SELECT a, b, match FROM verdicts WHERE version = ?", (version,))}
+
+    def add_verdicts(self, version: int, items: Iterable[tuple[tuple[str, str], list[float]]]) -> None:
+        rows = [(a, b, version, json.dumps(m)) for (a, b), m in items]
+        if rows:
+            with self.transaction(bump=False) as c:
+                c.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", rows)
+
+    def forget_verdicts(self) -> None:
+        with self.transaction(bump=False) as c:
+            c.execute("DELETE FROM verdicts")
+
     def stats(self) -> dict[str, Any]:
         one = lambda sql: int(self.conn.execute(sql).fetchone()[0])  # noqa: E731
         return {"photos": one("SELECT count(*) FROM images WHERE status = 'ok'"),

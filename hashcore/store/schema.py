@@ -10,7 +10,7 @@ step that must rebuild a table (change a column's type, drop a column) is where 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE roots (
@@ -75,5 +75,16 @@ ALTER TABLE models ADD COLUMN role TEXT NOT NULL DEFAULT 'semantic';
 CREATE INDEX buckets_image ON buckets(model_id, image_id);
 """
 
+# v4: the duplicate finder's geometric verdicts (hashcore/search/geometry.py: the match of two
+# files' local features), kept across sessions under the two files' content hashes (a < b), so a
+# second run in a new session reads no photo again. `version` is the geometry's own
+# (geometry.VERSION): rows of another version are ignored, and replaced as pairs are matched anew.
+# Writing them does not move the generation counter (no cached codes or features changed).
+_SCHEMA_V4 = """
+CREATE TABLE verdicts (
+    a TEXT NOT NULL, b TEXT NOT NULL, version INTEGER NOT NULL, match TEXT NOT NULL,
+    PRIMARY KEY (a, b)) WITHOUT ROWID;
+"""
+
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}

@@ -1,6 +1,7 @@
 """The duplicate finder with its geometric check, on a real library: a crop to about half, a
 letterbox and an app-screenshot frame of a real photo are grouped with it, other photos are not;
-the check reports progress, keeps its verdicts for the next run, and can be cancelled."""
+the check reports progress, keeps its verdicts for the next run and the next session, and can be
+cancelled; two shots of one scene are similar shots, not copies."""
 
 from __future__ import annotations
 
@@ -55,6 +56,13 @@ def test_crop_letterbox_and_screenshot_join_their_original(tmp_path: Path, folde
         # a level stricter than the default asks for near-identical files: no geometric check
         strict = lib.duplicates(min_cosine=0.99)
         assert not any({"cat-crop.jpg", "cat-screenshot.png"} <= {Path(p).name for p in g.paths} for g in strict)
+        generation = lib.store.generation()
+    # and kept in the library: the next session (a new Library on the same file) reads no photo
+    with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "library.db") as again:
+        assert again.store.generation() == generation  # keeping them invalidated no cached codes
+        assert [sorted(Path(p).name for p in g.paths) for g in again.duplicates()] == [
+            sorted(Path(p).name for p in g.paths) for g in groups]
+        assert again.dedupe.matched == 0 and again.dedupe.decoded == 0
 
 
 def test_the_check_can_be_cancelled_and_reports_unreadable_files(tmp_path: Path, folder: Path) -> None:

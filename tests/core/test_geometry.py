@@ -154,3 +154,23 @@ def test_a_group_never_joins_two_photos_that_only_share_a_collage(tmp_path: Path
     assert any({11, 13} <= s for s in sets), sets  # the cat and its crop are copies
     # and without the judge nothing at cosine 0.5 is a copy
     assert dupmod.near_groups(ids, codes, features, 64, 6, 0.9) == []
+
+
+def test_batched_phase_correlation_agrees_with_opencv() -> None:
+    """The moved-pixels test correlates all cells of a photo at once; each must read as OpenCV's
+    phaseCorrelate reads it alone (the shift and the peak the thresholds were chosen with)."""
+    cv2 = pytest.importorskip("cv2")
+    from hashcore.search.geometry import _phase
+
+    rng = np.random.default_rng(7)
+    grey = np.asarray(photo("coffee.jpg").convert("L"), np.float32)
+    for h, w in ((24, 32), (31, 41), (21, 12)):
+        y0, x0 = rng.integers(0, 200, 6), rng.integers(0, 300, 6)
+        moves = rng.integers(-4, 5, (6, 2))
+        a = np.stack([grey[y:y + h, x:x + w] for y, x in zip(y0, x0, strict=True)])
+        b = np.stack([grey[y + dy:y + dy + h, x + dx:x + dx + w] for y, x, (dx, dy) in zip(y0, x0, moves, strict=True)])
+        window = cv2.createHanningWindow((w, h), cv2.CV_32F)
+        shifts, peaks = _phase(a, b, window)
+        for k in range(len(a)):
+            (dx, dy), peak = cv2.phaseCorrelate(a[k] - a[k].mean(), b[k] - b[k].mean(), window)
+            assert np.allclose(shifts[k], (dx, dy), atol=1e-3) and abs(peaks[k] - peak) < 1e-3, (k, shifts[k], dx, dy)
