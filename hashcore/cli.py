@@ -105,6 +105,9 @@ def cmd_dups(args: argparse.Namespace) -> int:
         plans = lib.plan_removals(groups, args.keep, args.prefer)
         unhashed = lib.dedupe.missing_dct()
         unreadable = lib.dedupe.unreadable
+        unkept = lib.dedupe.unkept
+    if unkept:
+        sys.stderr.write(f"hashcore: {unkept}; the next run will match those pairs again\n")
     for line in unreadable[:10]:
         sys.stderr.write(f"hashcore: could not read {line} to check it as a copy; skipped\n")
     if len(unreadable) > 10:

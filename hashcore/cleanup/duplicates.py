@@ -15,6 +15,7 @@ the backbone features. Without one, both levels use the semantic code, as before
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,9 @@ class DuplicateService:
         self.unreadable: list[str] = []  # files the last geometric check could not read
         self.matched = 0  # pairs the last run matched (not already judged in an earlier run)
         self.decoded = 0  # files the last run read for it
+        self.unkept: str | None = None  # why the last run's verdicts were not kept in the library, if so
         self._verdicts: dict[tuple[str, str], Match] | None = None  # by the two content hashes: kept in the library
+        self._kept: set[tuple[str, str]] = set()  # those of them the library holds
 
     def defaults(self) -> tuple[int, float]:
         """(radius, min_cosine) of the copy level when none is given: the copy head's operating
@@ -107,15 +110,20 @@ class DuplicateService:
             reach = dupmod.Check(max(radius, dupmod.DOUBT_RADIUS_64 * self.copy.bits // 64), dupmod.DOUBT_MIN_COSINE)
             if self._verdicts is None:  # those of earlier sessions, read once
                 self._verdicts = {k: Match.from_numbers(v) for k, v in self.store.verdicts(GEOMETRY_VERSION).items()}
+                self._kept = set(self._verdicts)
             judge = GeometryJudge(file_of, reach, JUDGE_RULE, memo=self._verdicts, progress=progress, cancel=cancel)
-        known = set(self._verdicts) if judge is not None and self._verdicts is not None else set()
         try:
             near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
                                       radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
         finally:  # kept even when cancelled: the pairs matched so far need no second look
             if judge is not None and self._verdicts is not None:
-                self.store.add_verdicts(GEOMETRY_VERSION, [(k, m.numbers()) for k, m in self._verdicts.items()
-                                                           if k not in known])
+                self.unkept = None
+                new = [k for k in self._verdicts if k not in self._kept]
+                try:
+                    self.store.add_verdicts(GEOMETRY_VERSION, [(k, self._verdicts[k].numbers()) for k in new])
+                    self._kept.update(new)
+                except sqlite3.OperationalError as e:  # a read-only or busy file: this run's groups stand
+                    self.unkept = f"the geometric verdicts could not be kept in the library ({e})"
         self.unreadable = judge.unreadable if judge is not None else []
         self.matched = judge.matched if judge is not None else 0
         self.decoded = judge.decoded if judge is not None else 0

@@ -13,6 +13,7 @@ import pytest
 from hashcore.config import RESOURCES, Config
 from hashcore.errors import Cancelled
 from hashcore.library import Library
+from hashcore.search.geometry import VERSION as GEOMETRY_VERSION
 from tests.core.test_geometry import crop, letterbox, photo, screenshot, stereo
 
 SAMPLES = RESOURCES / "samples"
@@ -102,3 +103,16 @@ def test_two_shots_of_one_scene_are_similar_shots_not_copies(tmp_path: Path) -> 
         lib.dedupe.verify = False
         plain = [{Path(p).name for p in g.paths} for g in lib.duplicates() if g.kind == "near"]
         assert any({"left.jpg", "right.jpg"} <= s for s in plain), plain
+
+
+def test_a_library_that_cannot_be_written_still_gets_its_groups(tmp_path: Path, folder: Path) -> None:
+    """Keeping the verdicts is a cache: a read-only library file still answers, and says so."""
+    with _library(tmp_path, folder) as lib:
+        lib.store.conn.execute("PRAGMA query_only = ON")  # SQLite refuses every write from here on
+        groups = lib.duplicates()
+        assert any({"cat.jpg", "cat-crop.jpg"} <= {Path(p).name for p in g.paths} for g in groups)
+        assert lib.dedupe.unkept is not None and "could not be kept" in lib.dedupe.unkept
+        lib.store.conn.execute("PRAGMA query_only = OFF")
+        lib.duplicates()
+        assert lib.dedupe.unkept is None
+        assert lib.store.verdicts(GEOMETRY_VERSION)  # kept once the file can be written
