@@ -149,6 +149,10 @@ class SimilarService:
         found = self.copies(feature, exclude, dct_code)[:k]
         semantic = self.search(code, LIKELY_POOL * k, None, exclude, feature)
         likely = self.likely_copies(feature, exclude, {i for i, _ in found}, [h.id for h in semantic])[:k]
+        if exclude is not None:  # another shot of the scene, as the duplicate finder found: not a copy
+            shots = self._other_shots(exclude, [i for i, _ in found + likely])
+            found = [p for p in found if p[0] not in shots]
+            likely = [p for p in likely if p[0] not in shots]
         taken = {i for i, _ in found} | {i for i, _ in likely}
         rest = [h for h in semantic if h.id not in taken]
         index = self.code_index
@@ -167,6 +171,26 @@ class SimilarService:
         # the query's own file (not a copy of itself) first, then the copies, then the likely ones
         first.sort(key=lambda h: (h.copy or h.id not in marked, h.id not in marked))
         return (first + rest)[:k]
+
+    def _other_shots(self, image_id: int, ids: list[int]) -> set[int]:
+        """Those of `ids` that the duplicate finder's geometric check found to be another shot of
+        image_id's scene (its verdicts kept in the library; none before a Duplicates run)."""
+        from hashcore.search.geometry import VERSION, Match, Rule
+
+        if not ids:
+            return set()
+        hashes = {r["id"]: r["content_hash"] for r in self.store.images(status=None, ids=[image_id, *ids])}
+        own = hashes.get(image_id)
+        if own is None:
+            return set()
+        kept = self.store.verdicts_of(own, [hashes[i] for i in ids if i in hashes], VERSION)
+        rule = Rule()
+        out = set()
+        for i in ids:
+            got = kept.get((min(own, hashes.get(i, own)), max(own, hashes.get(i, own))))
+            if got is not None and rule.two_shots(Match.from_numbers(got)):
+                out.add(i)
+        return out
 
     def likely_copies(self, feature: np.ndarray, exclude: int | None = None,
                       skip: set[int] | frozenset[int] = frozenset(),

@@ -363,6 +363,16 @@ class Store(TagQueries, TrashLogQueries):
         return {(a, b): json.loads(m) for a, b, m in
                 self.conn.execute("SELECT a, b, match FROM verdicts WHERE version = ?", (version,))}
 
+    def verdicts_of(self, one: str, others: Iterable[str], version: int) -> dict[tuple[str, str], list[float]]:
+        """The kept verdicts of this version between the file of hash `one` and those of `others`."""
+        rest = sorted(set(others) - {one})
+        if not rest:
+            return {}
+        marks = ",".join("?" * len(rest))
+        sql = (f"SELECT a, b, match FROM verdicts WHERE version = ? AND ((a = ? AND b IN ({marks})) "
+               f"OR (b = ? AND a IN ({marks})))")
+        return {(a, b): json.loads(m) for a, b, m in self.conn.execute(sql, (version, one, *rest, one, *rest))}
+
     def add_verdicts(self, version: int, items: Iterable[tuple[tuple[str, str], list[float]]]) -> None:
         rows = [(a, b, version, json.dumps(m)) for (a, b), m in items]
         if rows:

@@ -99,6 +99,11 @@ def test_two_shots_of_one_scene_are_similar_shots_not_copies(tmp_path: Path) -> 
         assert near == [["left-recompressed.jpg", "left.jpg"]], near
         shots = [{Path(p).name for p in g.paths} for g in groups if g.kind == "similar"]
         assert any("right.jpg" in s and s & {"left.jpg", "left-recompressed.jpg"} for s in shots), shots
+        # and "photos like this one" no longer calls the other shot a copy (the verdict is kept)
+        id_of = {Path(r["path"]).name: r["id"] for r in lib.store.images()}
+        hits = {Path(h.path).name: h for h in lib.search_id(id_of["left.jpg"], k=5)}
+        assert hits["left-recompressed.jpg"].copy
+        assert "right.jpg" in hits and not hits["right.jpg"].copy and not hits["right.jpg"].maybe_copy
         # without the geometric check the copy head alone calls the two shots copies
         lib.dedupe.verify = False
         plain = [{Path(p).name for p in g.paths} for g in lib.duplicates() if g.kind == "near"]
