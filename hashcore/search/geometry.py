@@ -291,6 +291,11 @@ def match(a: Keypoints, b: Keypoints) -> Match:
                  max(_agree(a, b, h), _agree(b, a, hinv)), *moved)  # agree: the better of the two grids
 
 
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """The key of a verdict between the files of content hashes a and b (in either order)."""
+    return (a, b) if a <= b else (b, a)
+
+
 def _within(xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.isfinite(xy).all(axis=1) & (xy[:, 0] >= 0) & (xy[:, 1] >= 0) & (xy[:, 0] <= size[0]) & (xy[:, 1] <= size[1])
 
@@ -399,9 +404,7 @@ class GeometryJudge:
         if got is not None:
             return got
         fa, fb = self.file_of(key[0]), self.file_of(key[1])
-        sig = (fa[1], fb[1]) if fa is not None and fb is not None else None
-        if sig is not None and sig[0] > sig[1]:
-            sig = (sig[1], sig[0])
+        sig = pair_key(fa[1], fb[1]) if fa is not None and fb is not None else None
         got = self.memo.get(sig) if sig is not None else None
         if got is None:
             if self.cancel is not None and self.cancel():
@@ -416,15 +419,19 @@ class GeometryJudge:
         self._matches[key] = got
         return got
 
-    def copies(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def _each(self, a: np.ndarray, b: np.ndarray, test: Callable[[Match], bool], what: str) -> np.ndarray:
+        """`test` on the match of each pair of photo ids, `progress` told as `what`."""
         out = np.zeros(len(a), bool)
         for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
             if self.progress is not None and k % 16 == 0:
-                self.progress(k, len(a), "Checking doubtful pairs")
-            out[k] = self.rule.copy(self.match(x, y))
+                self.progress(k, len(a), what)
+            out[k] = test(self.match(x, y))
         if self.progress is not None:
-            self.progress(len(a), len(a), "Checking doubtful pairs")
+            self.progress(len(a), len(a), what)
         return out
+
+    def copies(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self._each(a, b, self.rule.copy, "Checking doubtful pairs")
 
     def same_content(self, a: int, b: int) -> bool | None:
         """True: the same pixels in part; False: enough matches in the shared part and no one
@@ -438,11 +445,4 @@ class GeometryJudge:
         """For pairs of photo ids the codes and features call copies, whether the pixels show two
         shots of one scene instead (Rule.two_shots), which a global descriptor cannot tell from a
         re-encoded copy. (Not Rule.distinct's "no one geometry": a blurred copy can have that.)"""
-        out = np.zeros(len(a), bool)
-        for k, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
-            if self.progress is not None and k % 16 == 0:
-                self.progress(k, len(a), "Checking copies against similar shots")
-            out[k] = self.rule.two_shots(self.match(x, y))
-        if self.progress is not None:
-            self.progress(len(a), len(a), "Checking copies against similar shots")
-        return out
+        return self._each(a, b, self.rule.two_shots, "Checking copies against similar shots")

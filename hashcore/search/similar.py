@@ -175,7 +175,7 @@ class SimilarService:
     def _other_shots(self, image_id: int, ids: list[int]) -> set[int]:
         """Those of `ids` that the duplicate finder's geometric check found to be another shot of
         image_id's scene (its verdicts kept in the library; none before a Duplicates run)."""
-        from hashcore.search.geometry import VERSION, Match, Rule
+        from hashcore.search.geometry import VERSION, Match, Rule, pair_key
 
         if not ids:
             return set()
@@ -185,12 +185,8 @@ class SimilarService:
             return set()
         kept = self.store.verdicts_of(own, [hashes[i] for i in ids if i in hashes], VERSION)
         rule = Rule()
-        out = set()
-        for i in ids:
-            got = kept.get((min(own, hashes.get(i, own)), max(own, hashes.get(i, own))))
-            if got is not None and rule.two_shots(Match.from_numbers(got)):
-                out.add(i)
-        return out
+        return {i for i in ids if i in hashes and (got := kept.get(pair_key(own, hashes[i]))) is not None
+                and rule.two_shots(Match.from_numbers(got))}
 
     def likely_copies(self, feature: np.ndarray, exclude: int | None = None,
                       skip: set[int] | frozenset[int] = frozenset(),
