@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TRIALS = int(os.environ.get("HASHLENS_CRASH_TRIALS", "20"))
 PHOTOS = 16
 BATCH = 4  # photos per indexer transaction (HASHLENS_INDEX_BATCH): 16 photos commit 4 times
+ATTEMPTS = 25  # runs per trial before a trial that is never killed mid-run fails
 HANG = 600.0  # seconds; only turns a command that never gets anywhere into a failure
 
 
@@ -135,18 +136,24 @@ def test_sigkill_during_index_never_corrupts_and_a_rerun_completes(photo_dir, tm
     points = list(range(-1, PHOTOS // BATCH - 1))
     order = [points[t % len(points)] for t in range(TRIALS)]
     random.Random(1234).shuffle(order)
-    killed = 0
     for trial, point in enumerate(order):
-        db = tmp_path / f"trial{trial}.db"
-        killed += kill_index_run(db, photo_dir, point)
-        if db.exists():
-            assert integrity(db) == "ok", f"trial {trial}"
+        # A run that ends before a look at the database sees its kill point (its last batches can
+        # commit within milliseconds when the poller is starved of CPU) proves nothing: the trial
+        # starts again on a fresh database until a run is killed at its point, so every trial
+        # counts on a machine of any speed or load.
+        for attempt in range(ATTEMPTS):
+            db = tmp_path / f"trial{trial}-{attempt}.db"
+            killed = kill_index_run(db, photo_dir, point)
+            if db.exists():
+                assert integrity(db) == "ok", f"trial {trial}"
+            if killed:
+                break
+        else:
+            pytest.fail(f"trial {trial}: no index run was killed at kill point {point} in {ATTEMPTS} runs")
         if trial % 4 == 3 or trial == TRIALS - 1:  # a rerun completes and matches a clean index
             assert start_cli(db, "index", str(photo_dir)).wait() == 0
             assert integrity(db) == "ok"
             assert codes_by_path(db, home) == expected, f"trial {trial}"
-    # Nearly always all of them; a run can still outpace the looks when its last batches reuse features.
-    assert killed >= TRIALS - 2, "the trials should really have been killed mid-run"
 
 
 def files_logged(ids: list[int], at_least: int) -> Callable[[sqlite3.Connection], bool]:
