@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
+from hashcore.ingest.frame import VERSION as FRAME_VERSION
 from hashcore.ingest.indexer import Progress
 from hashcore.search import dups as dupmod
 from hashcore.search.geometry import VERSION as GEOMETRY_VERSION
 from hashcore.search.geometry import GeometryJudge, Match, Rule
+from hashcore.search.mih import MultiIndexHash
 from hashcore.store.db import Store
 
 if TYPE_CHECKING:
@@ -37,7 +39,9 @@ DEFAULT_MIN_COSINE = 0.80
 # dupmod.DOUBT_MIN_COSINE) are matched by local features under one homography
 # (hashcore/search/geometry.py): a copy when one frame lies inside the other. The pairs the copy
 # head accepts are matched too (up to dupmod.MAX_CONFIRM_PER_PHOTO per photo): two shots of one
-# scene, whose pixels moved once aligned, are refused and come back as similar shots.
+# scene, whose pixels moved once aligned, are refused and come back as similar shots. So are the
+# pairs of a framed file's photo box (a screenshot's photo, hashcore/ingest/frame.py) with the
+# photos whose copy code and embedding lie in the zone of doubt of the box's.
 JUDGE_RULE = Rule()
 # Similar shots: Hamming radius at 64 bits (scaled by code length) and feature cosine, never
 # tighter than the copy level in use. Chosen on the TRAINING pool of bench/photos.py (172 photos,
@@ -113,8 +117,10 @@ class DuplicateService:
                 self._kept = set(self._verdicts)
             judge = GeometryJudge(file_of, reach, JUDGE_RULE, memo=self._verdicts, progress=progress, cancel=cancel)
         try:
+            boxes = self._box_pairs(cids, ccodes, judge.reach) if judge is not None else None
             near = dupmod.near_groups(cids, ccodes, self._features_of(cids, self.copy.embed), self.copy.bits,
-                                      radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge)
+                                      radius, min_cosine, second=self._dct(cids, min_cosine), judge=judge,
+                                      boxes=boxes)
         finally:  # kept even when cancelled: the pairs matched so far need no second look
             if judge is not None and self._verdicts is not None:
                 self.unkept = None
@@ -131,6 +137,29 @@ class DuplicateService:
             return near
         check = dupmod.Check(round(SIMILAR_RADIUS_64 * self.bits / 64), SIMILAR_MIN_COSINE)
         return near + dupmod.similar_groups(ids, codes, self._features_of(ids), self.bits, check, near)
+
+    def _box_pairs(self, ids: np.ndarray, codes: np.ndarray, reach: dupmod.Check) -> dupmod.BoxPairs | None:
+        """The pairs of each framed photo's box with the photos (rows of ids, codes: the copy
+        codes) in the zone of doubt around it: the box's copy code within reach.radius of theirs
+        and its copy embedding at cosine >= reach.min_cosine, both from the box's stored features."""
+        if self.copy is None:
+            return None
+        fids, ffeats = self.store.frames(FRAME_VERSION)
+        known = np.isin(fids, ids)
+        fids, ffeats = fids[known], ffeats[known]
+        if not len(fids):
+            return None
+        q, rows, _ = MultiIndexHash(codes, bits=self.copy.bits).radius_many(self.copy.codes(ffeats), reach.radius)
+        own = np.searchsorted(ids, fids)
+        other = rows != own[q]
+        q, rows = q[other], np.asarray(rows[other], np.int64)
+        if not len(q):
+            return None
+        need = np.unique(rows)
+        theirs = self._features_of(ids, self.copy.embed)(need)[np.searchsorted(need, rows)]
+        sims = np.einsum("ij,ij->i", self.copy.embed(ffeats)[q], theirs)  # unit-length embeddings
+        near = sims >= reach.min_cosine  # NaN (a photo without features) is not
+        return dupmod.BoxPairs(np.stack([own[q][near], rows[near]], axis=1), sims[near])
 
     def _dct(self, ids: np.ndarray, min_cosine: float) -> dupmod.SecondCode | None:
         """The photos' DCT hashes aligned with `ids`, as the copy level's second test (the copy

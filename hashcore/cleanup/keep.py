@@ -121,7 +121,8 @@ class Facts:
     fmt: str
     camera: bool  # camera EXIF: Make, Model or DateTimeOriginal
     upscale: float = 1.0  # estimated upscale factor against a smaller member (1: none found)
-    content: float = 1.0  # share of the frame that is photo, not flat bars (a letterbox, a border)
+    content: float = 1.0  # share of the frame that is photo, not flat bars (a letterbox, a border) or an app
+    framed: bool = False  # the file shows the photo inside an app's page (a screenshot: ingest/frame.py)
 
     @property
     def effective_pixels(self) -> float:
@@ -139,7 +140,7 @@ def best_copy(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     facts = [_facts(r) for r in sorted(rows, key=lambda r: r["path"])]
     _mark_upscales(facts)
     left, reasons, dropped = facts, [], []
-    for step in (_by_resolution, _by_upscale, _by_quality, _by_bpp, _by_camera, _by_date):
+    for step in (_by_resolution, _by_frame, _by_upscale, _by_quality, _by_bpp, _by_camera, _by_date):
         kept, why = step(left)
         if why and len(kept) < len(left):
             reasons.append(why)
@@ -150,24 +151,33 @@ def best_copy(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
 
 def _facts(row: dict[str, Any]) -> Facts:
     quality, fmt, camera = _header_facts(row["path"], row.get("size"), row.get("mtime"))
-    return Facts(row, quality, fmt, camera, content=_content_share(row["path"], row.get("size"), row.get("mtime")))
+    content, framed = _content_share(row["path"], row.get("size"), row.get("mtime"))
+    return Facts(row, quality, fmt, camera, content=content, framed=framed)
 
 
 @functools.lru_cache(maxsize=4096)
-def _content_share(path: str, size: int | None, mtime: float | None) -> float:
-    """The share of a file's frame left once flat bands of one shade along its edges are trimmed
-    (hashcore.search.dcthash.trim_borders, on a view of at most 512 px): a letterboxed or bordered
-    copy holds no more of the photo than its original, whatever its pixel count. 1.0 where the
-    file cannot be read."""
+def _content_share(path: str, size: int | None, mtime: float | None) -> tuple[float, bool]:
+    """(share, framed): the share of a file's frame that is the photo, and whether the file shows
+    it inside a page (a photo box was found). The share left once flat bands of one shade along its edges are trimmed
+    (hashcore.search.dcthash.trim_borders, on a view of at most 256 px), or the photo box of a
+    framed file (hashcore.ingest.frame: the photo in a screenshot of an app), whichever is less: a
+    letterboxed, bordered or screenshotted copy holds no more of the photo than its original,
+    whatever its pixel count. (1.0, False) where the file cannot be read."""
     from hashcore.errors import DecodeError
     from hashcore.ingest.decode import decode_file
+    from hashcore.ingest.frame import photo_box
     from hashcore.search.dcthash import trim_borders
 
     try:
-        grey = np.asarray(decode_file(path, target=256).image.convert("L"), np.float32)
+        img = decode_file(path, target=256).image
     except DecodeError:
-        return 1.0
-    return trim_borders(grey).size / max(grey.size, 1)
+        return 1.0, False
+    grey = np.asarray(img.convert("L"), np.float32)
+    share = trim_borders(grey).size / max(grey.size, 1)
+    box = photo_box(img)
+    if box is not None:
+        share = min(share, (box[2] - box[0]) * (box[3] - box[1]))
+    return share, box is not None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -318,6 +328,15 @@ def _by_resolution(left: list[Facts]) -> tuple[list[Facts], str]:
     best = max(f.effective_pixels for f in left)
     kept, dropped = _split(left, lambda f: f.effective_pixels >= SAME_RESOLUTION * best)
     return kept, f"highest resolution ({_names(dropped)} smaller)" if dropped else ""
+
+
+def _by_frame(left: list[Facts]) -> tuple[list[Facts], str]:
+    """The photo itself before a copy that shows it on an app's page (a screenshot). (Bars and
+    borders are not counted here: a photo with a plain sky along its top edge trims like one.)"""
+    kept, dropped = _split(left, lambda f: not f.framed)
+    if not kept or not dropped:
+        return left, ""
+    return kept, f"the photo itself ({_names(dropped)} shows it on a page: a screenshot)"
 
 
 def _by_upscale(left: list[Facts]) -> tuple[list[Facts], str]:

@@ -44,6 +44,7 @@ class Photo:
     format: str
     taken_at: str | None
     camera: str | None
+    box: tuple[float, float, float, float] | None = None  # the photo inside a framed file (ingest/frame.py)
 
 
 def is_photo_name(name: str) -> bool:

@@ -17,12 +17,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from hashcore.errors import Cancelled, DecodeError, HashLensError
+from hashcore.ingest import frame
 from hashcore.ingest.decode import Photo, decode_file, is_photo_name
 from hashcore.models.manifest import (
     DCT_BITS,
@@ -144,13 +145,15 @@ class Indexer:
         self.copy: CopyEncoder | None = None
         self.copy_model_id: int | None = None
         self.dct_model_id: int | None = None
-        self._needs_dct: set[int] = set()
+        self._needs_pixels: set[int] = set()
         self.use_copy_head(copy)
 
     def use_copy_head(self, copy: CopyEncoder | None) -> None:
         """Also give every photo a copy code (the second code, for duplicates), computed from the
-        same backbone features as its semantic code: no second pass over the photo; and, where
-        the head was tuned with one, the DCT hash of the decoded photo (its second signal)."""
+        same backbone features as its semantic code: no second pass over the photo; where the
+        head was tuned with one, the DCT hash of the decoded photo (its second signal); and the
+        photo box of a framed file (a screenshot), with that box's own backbone features
+        (hashcore/ingest/frame.py): a second backbone pass for framed files only."""
         self.copy = copy
         self.copy_model_id = None if copy is None else self.store.ensure_model(
             copy.name, copy.info.method, copy.bits, copy.info.sha256, role="copy")
@@ -161,8 +164,11 @@ class Indexer:
             cancel: Callable[[], bool] | None = None) -> IndexReport:
         t0 = time.perf_counter()
         report = IndexReport()
-        # photos indexed before the DCT hash was kept: read again (their features are reused)
-        self._needs_dct = set() if self.dct_model_id is None else set(self.store.ids_without_code(self.dct_model_id))
+        # photos indexed before the DCT hash or the frame detector (of this version) was run on
+        # them: read again (their features are reused)
+        self._needs_pixels = set() if self.dct_model_id is None else set(self.store.ids_without_code(self.dct_model_id))
+        if self.copy is not None:
+            self._needs_pixels.update(self.store.ids_without_frame(frame.VERSION))
         todo: list[_Work] = []
         unseen: dict[int, str] = {}
         scanned_roots: list[int] = []
@@ -218,7 +224,7 @@ class Indexer:
             seen.add(path)
             row = known.get(path)
             if row and row["size"] == st.st_size and row["mtime"] == st.st_mtime and row["status"] == "ok" \
-                    and row["id"] not in self._needs_dct:
+                    and row["id"] not in self._needs_pixels:
                 report.skipped += 1
                 continue
             todo.append(_Work(path, root_id, st.st_size, st.st_mtime))
@@ -236,12 +242,16 @@ class Indexer:
         report.errors.extend({"path": p, "error": e} for p, e in errors)
 
     def _decoded(self, todo: list[_Work]) -> Iterator[tuple[_Work, Photo | DecodeError]]:
-        """Decode ahead on worker threads, at most a few batches in flight (bounded memory)."""
+        """Decode ahead on worker threads, at most a few batches in flight (bounded memory); the
+        frame detector runs there too, where a copy head will use its boxes."""
+        look = self.copy is not None
+
         def job(w: _Work) -> Photo | DecodeError:
             try:
-                return decode_file(w.path)
+                p = decode_file(w.path)
             except DecodeError as exc:
                 return exc
+            return replace(p, box=frame.photo_box(p.image)) if look else p
 
         with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
             pending: deque[tuple[_Work, Future]] = deque()
@@ -286,6 +296,11 @@ class Indexer:
         feats, probs = self.encoder.embed([p.image for _, p in need])
         computed = {w.path: (feats[i], probs[i]) for i, (w, _) in enumerate(need)}
         dcts = dct_codes([p.image for _, p in fresh]) if self.dct_model_id is not None else None
+        framed = [(w, p) for w, p in fresh if p.box is not None] if self.copy is not None else []
+        boxed = {}
+        if framed:  # the photo inside each framed file, through the backbone again
+            box_feats, _ = self.encoder.embed([frame.crop_box(p.image, p.box) for _, p in framed if p.box is not None])
+            boxed = {w.path: (p.box, box_feats[i]) for i, (w, p) in enumerate(framed)}
         now = time.time()
         with self.store.transaction() as c:
             for image_id, w in moves:
@@ -303,6 +318,8 @@ class Indexer:
                 assert known is not None  # every photo was either computed or reused
                 f, pr = known
                 self.store.put_features(c, image_id, f, pr)
+                if self.copy is not None:
+                    self.store.put_frame(c, image_id, frame.VERSION, *boxed.get(w.path, (None, None)))
                 self.store.clear_error(c, w.path)
                 ids.append(image_id)
                 rows.append(np.asarray(f, np.float32))

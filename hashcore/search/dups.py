@@ -85,6 +85,18 @@ class SecondCode:
     check: Check
 
 
+@dataclass(frozen=True)
+class BoxPairs:
+    """Candidate copy pairs from the photo inside a framed file (hashcore/ingest/frame.py): `pairs`
+    (M, 2) rows of the photos, the first of each pair the framed file, whose box's copy code lies
+    within the zone of doubt of the other's copy code; `sims` (M,) the cosine of the box's copy
+    embedding with the other photo's. The copy head compared the whole files and saw mostly the
+    app around the photo, so these pairs go to the geometric judge whatever its own test says."""
+
+    pairs: np.ndarray
+    sims: np.ndarray
+
+
 @dataclass
 class Group:
     kind: str  # "exact" (byte-identical), "near" (copies) or "similar" (similar shots, not copies)
@@ -336,21 +348,24 @@ class PairJudge(Protocol):
         a copy cosine >= KIN_MIN_COSINE decides."""
         ...
 
-    def two_shots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """For pairs of photo ids the copy check accepted, whether they are two shots of one scene
-        after all: those pairs are refused, in pairs and in groups."""
+    def refuted(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For pairs of photo ids the copy check accepted, whether they are two photos after all
+        (two shots of one scene, two photos of one layout): those pairs are refused, in pairs and
+        in groups."""
         ...
 
 
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
                 bits: int, radius: int, min_cosine: float, similar: Check | None = None,
-                second: SecondCode | None = None, judge: PairJudge | None = None) -> list[Group]:
+                second: SecondCode | None = None, judge: PairJudge | None = None,
+                boxes: BoxPairs | None = None) -> list[Group]:
     """Groups of photos whose codes are within `radius` and whose features agree, none chaining
     (every two members pass that check); with `similar`, also the similar shots: groups under that
     looser check of photos that are not in one copy group, as kind "similar".
 
     `second`: a second code for the copy level (see SecondCode): its pairs are candidates too,
-    and a pair passes either test. `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
+    and a pair passes either test. `boxes`: the pairs a framed file's photo box brings (see
+    BoxPairs), for the judge only (ignored without one). `features` is an (N, D) array aligned with `ids`, or a function from sorted row numbers to
     their features (NaN rows for photos without any), so a caller can load features for the
     photos in candidate pairs only (one call, for both levels); None trusts the codes alone. A
     pair with a missing feature is judged on its code distance, scored 1 - d / bits.
@@ -364,12 +379,14 @@ def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Calla
         rows2 = np.flatnonzero(second.known)
         more = rows2[pairs_within(np.asarray(second.codes)[rows2], second.bits, second.check.radius)]
         pairs = np.unique(np.vstack([pairs, more]), axis=0) if len(more) else pairs
+    if judge is not None and boxes is not None and len(boxes.pairs):
+        pairs = np.unique(np.vstack([pairs, np.sort(boxes.pairs, axis=1)]), axis=0)
     cand = _Candidates(ids, codes, features, pairs, second)
     n = len(cand.rows)
     ok, sims = cand.passing(copy, bits, second=True)
     fits: Callable[[int, np.ndarray], bool] = lambda c, m: cand.fits(c, m, copy, second=True)  # noqa: E731
     if judge is not None:
-        ok, fits = _judged(cand, ok, copy, judge)
+        ok, fits = _judged(cand, ok, copy, judge, _box_sims(cand, boxes))
     found = cliques(n, cand.pairs[ok], sims[ok], cand.ids, fits)
     out = _groups("near", found, _score(found, n, cand.pairs[ok], sims[ok]), cand.ids)
     if similar is None:
@@ -380,12 +397,25 @@ def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Calla
     return out + _shots(cand, group_of, similar, bits)
 
 
-def _judged(cand: _Candidates, ok: np.ndarray, copy: Check,
-            judge: PairJudge) -> tuple[np.ndarray, Callable[[int, np.ndarray], bool]]:
+def _box_sims(cand: _Candidates, boxes: BoxPairs | None) -> np.ndarray | None:
+    """For each candidate pair, the box cosine of the BoxPairs pair it is (NaN where none)."""
+    if boxes is None or not len(boxes.pairs):
+        return None
+    rows = np.searchsorted(cand.rows, np.sort(boxes.pairs, axis=1))
+    out = np.full(len(cand.pairs), np.nan)
+    key = cand.pairs[:, 0] * len(cand.rows) + cand.pairs[:, 1]  # cand.pairs is sorted and unique
+    at = np.searchsorted(key, rows[:, 0] * len(cand.rows) + rows[:, 1])
+    np.fmax.at(out, at, boxes.sims)  # a pair both ways (two framed files): the better box
+    return out
+
+
+def _judged(cand: _Candidates, ok: np.ndarray, copy: Check, judge: PairJudge,
+            box_sims: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[int, np.ndarray], bool]]:
     """The copy pairs with the judge's verdicts: the pairs the copy check accepted that the judge
     finds to be two photos are refused, and those in its reach the check refused are added where
-    the judge finds a copy. Also the group-admission test that asks the judge where the check
-    says no, and refuses a pair the judge refused."""
+    the judge finds a copy, as are the pairs a framed file's photo box brings (box_sims: their
+    box cosine, NaN elsewhere). Also the group-admission test that asks the judge where the
+    check says no, and refuses a pair the judge refused."""
     a, b = cand.pairs[:, 0], cand.pairs[:, 1]
     known = ~np.isnan(cand.cos)
     doubt = ~ok & known & (cand.dist <= judge.reach.radius) & (np.nan_to_num(cand.cos) >= judge.reach.min_cosine)
@@ -393,12 +423,18 @@ def _judged(cand: _Candidates, ok: np.ndarray, copy: Check,
     sure = _most_alike(np.flatnonzero(ok), a, b, np.nan_to_num(cand.cos, nan=1.0), MAX_CONFIRM_PER_PHOTO)
     refused: set[tuple[int, int]] = set()
     if len(sure):
-        two = sure[judge.two_shots(cand.ids[a[sure]], cand.ids[b[sure]])]
+        two = sure[judge.refuted(cand.ids[a[sure]], cand.ids[b[sure]])]
         ok[two] = False
         refused = {(int(x), int(y)) for x, y in cand.pairs[two]}
     at = _most_alike(np.flatnonzero(doubt), a, b, cand.cos, MAX_DOUBT_PER_PHOTO)
     if len(at):
         ok[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
+    if box_sims is not None:  # a framed file's box against the others, with a budget of its own
+        boxed = ~np.isnan(box_sims) & ~ok
+        boxed[at] = False
+        at = _most_alike(np.flatnonzero(boxed), a, b, box_sims, MAX_DOUBT_PER_PHOTO)
+        if len(at):
+            ok[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
     verified = {(int(x), int(y)) for x, y in cand.pairs[ok]}
 
     def fits(c: int, members: np.ndarray) -> bool:

@@ -186,7 +186,7 @@ class SimilarService:
         kept = self.store.verdicts_of(own, [hashes[i] for i in ids if i in hashes], VERSION)
         rule = Rule()
         return {i for i in ids if i in hashes and (got := kept.get(pair_key(own, hashes[i]))) is not None
-                and rule.two_shots(Match.from_numbers(got))}
+                and rule.refutes(Match.from_numbers(got))}
 
     def likely_copies(self, feature: np.ndarray, exclude: int | None = None,
                       skip: set[int] | frozenset[int] = frozenset(),

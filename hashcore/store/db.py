@@ -229,7 +229,7 @@ class Store(TagQueries, TrashLogQueries):
 
     def _forget_images(self, c: sqlite3.Connection, ids: list[int]) -> None:
         args = [(i,) for i in ids]
-        for table in ("features", "tags", "codes", "buckets"):
+        for table in ("features", "tags", "codes", "buckets", "frames"):
             c.executemany(f"DELETE FROM {table} WHERE image_id = ?", args)
         c.executemany("DELETE FROM images WHERE id = ?", args)
 
@@ -260,6 +260,38 @@ class Store(TagQueries, TrashLogQueries):
         out_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         feats = np.stack([np.frombuffer(r[1], np.float16) for r in rows]).astype(np.float32)
         return out_ids, feats
+
+    def put_frame(self, c: sqlite3.Connection, image_id: int, version: int,
+                  box: tuple[float, float, float, float] | None, feature: np.ndarray | None) -> None:
+        """What the frame detector found in a photo (schema v5): its photo box and the box's
+        features, or None and None where it found no frame."""
+        c.execute("INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?)",
+                  (image_id, version, None if box is None else json.dumps([round(float(v), 5) for v in box]),
+                   None if feature is None else np.asarray(feature, np.float16).tobytes()))
+
+    def frames(self, version: int, status: str = "ok") -> tuple[np.ndarray, np.ndarray]:
+        """(ids, features float32) of the photo boxes of this detector version found in photos of
+        this status, ordered by id."""
+        rows = self.conn.execute(
+            "SELECT f.image_id, f.feature FROM frames f JOIN images i ON i.id = f.image_id "
+            "WHERE i.status = ? AND f.version = ? AND f.feature IS NOT NULL ORDER BY f.image_id",
+            (status, version)).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        return ids, np.stack([np.frombuffer(r[1], np.float16) for r in rows]).astype(np.float32)
+
+    def frame_box(self, image_id: int, version: int) -> tuple[float, float, float, float] | None:
+        row = self.conn.execute("SELECT box FROM frames WHERE image_id = ? AND version = ?",
+                                (image_id, version)).fetchone()
+        return None if row is None or row[0] is None else tuple(json.loads(row[0]))
+
+    def ids_without_frame(self, version: int) -> list[int]:
+        """Photos the frame detector of this version has not looked at."""
+        rows = self.conn.execute(
+            "SELECT i.id FROM images i WHERE i.status = 'ok' AND NOT EXISTS "
+            "(SELECT 1 FROM frames f WHERE f.image_id = i.id AND f.version = ?)", (version,))
+        return [r[0] for r in rows]
 
     def probs(self, image_id: int) -> np.ndarray | None:
         row = self.conn.execute("SELECT probs FROM features WHERE image_id = ?", (image_id,)).fetchone()

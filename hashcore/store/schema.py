@@ -10,7 +10,7 @@ step that must rebuild a table (change a column's type, drop a column) is where 
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE roots (
@@ -86,5 +86,16 @@ CREATE TABLE verdicts (
     PRIMARY KEY (a, b)) WITHOUT ROWID;
 """
 
+# v5: the photo inside a framed file (hashcore/ingest/frame.py: a screenshot of a photo in an
+# app), one row per photo the indexer looked at: `box` (left, top, right, bottom shares, JSON) and
+# the backbone features of that box, or both NULL where the file shows no frame. `version` is the
+# detector's (frame.VERSION): photos without a row of this version are read again by the next
+# index (their own features reused). The duplicate finder derives the box's copy code and
+# embedding from the stored features, as it does for the whole photo's.
+_SCHEMA_V5 = """
+CREATE TABLE frames (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id), version INTEGER NOT NULL, box TEXT, feature BLOB);
+"""
+
 # MIGRATIONS[v] turns a schema-v(v-1) file into schema v. v1 creates everything.
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}

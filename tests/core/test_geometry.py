@@ -2,7 +2,7 @@
 crop to about half, a letterbox and a screenshot-like frame are copies; two different photos and
 two crops that only overlap are not, nor two shots of one scene (a stereo pair); an unreadable
 file gives no verdict; and a group never joins two photos that are each inside a third (a
-collage) but share nothing."""
+collage) but share nothing; nor are two photos of one layout (toy blocks A-B-C and 1-2-3)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,31 @@ def test_two_shots_of_one_scene_are_told_from_a_copy_once_aligned() -> None:
         m = match(base, keypoints(img))
         assert not rule.two_shots(m) and not rule.distinct(m), (what, m)
         assert rule.copy(m), (what, m)
+
+
+def test_two_photos_of_one_layout_are_not_copies() -> None:
+    """Toy blocks A-B-C and 1-2-3 on one shelf (gcompris's photos): framed alike, and a loose
+    homography fits the blocks' outlines, but half the matches stay off it and the aligned pixels
+    disagree. Each photo's everyday edits, text over it included, are still its copies."""
+    from tests.e2e.test_dups_levels import GCOMPRIS, gcompris_photo
+
+    assert GCOMPRIS.is_dir(), "install Debian's gcompris-qt-data (.ci/run does)"
+    rule = Rule()
+    abc = gcompris_photo("categorization", "images/alphabets/alphabets.webp")
+    digits = gcompris_photo("categorization", "images/numbers/numbers.webp")
+    layout = match(keypoints(abc), keypoints(digits))
+    assert rule.unlike(layout) and rule.refutes(layout) and rule.distinct(layout), layout
+    assert not rule.copy(layout) and not rule.same_content(layout), layout
+    for img in (abc, digits):
+        texted = img.copy()
+        ImageDraw.Draw(texted).text((img.width // 4, img.height // 3), "HAPPY BIRTHDAY " * 2, fill=(255, 255, 0))
+        edits = {"grey": img.convert("L").convert("RGB"), "text": texted,
+                 "blur": img.filter(ImageFilter.GaussianBlur(1.5)), "letterbox": letterbox(img),
+                 "thumbnail": img.resize((img.width // 2, img.height // 2))}
+        base = keypoints(img)
+        for what, edited in edits.items():
+            m = match(base, keypoints(edited))
+            assert not rule.refutes(m) and rule.copy(m), (what, m)
 
 
 def test_an_unreadable_file_gives_no_verdict_and_is_reported(cat: Image.Image, tmp_path: Path) -> None:

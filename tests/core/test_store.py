@@ -99,7 +99,7 @@ def test_schema_v1_file_migrates_step_by_step_with_a_backup(tmp_path):
     conn.executescript((FIXTURES / "schema_v1.sql").read_text())
     conn.close()
     with Store(path) as s:
-        assert s.version() == SCHEMA_VERSION == 4
+        assert s.version() == SCHEMA_VERSION == 5
         assert [r["path"] for r in s.images()] == ["/photos/img1.jpg", "/photos/img2.jpg", "/photos/img3.jpg"]
         assert s.tags_of(2) == [{"tag": "holiday", "source": "user", "confidence": None}]
         assert s.decisions() == [{1, 3}]

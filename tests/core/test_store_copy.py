@@ -95,7 +95,7 @@ def test_a_v2_library_migrates_and_gets_copy_codes_from_its_stored_features(tmp_
     config = Config(home=home)
     assert library_copy_info(config) == info
     with Library(config, db_path=path) as lib:
-        assert lib.store.version() == SCHEMA_VERSION == 4
+        assert lib.store.version() == SCHEMA_VERSION == 5
         assert lib.copy is not None and lib.copy_model_id is not None
         roles = {m["name"]: m["role"] for m in lib.store.stats()["models"]}
         assert roles == {"itq-64": "semantic", info.name: "copy"}
