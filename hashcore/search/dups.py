@@ -54,6 +54,12 @@ DOUBT_MIN_COSINE = 0.3
 # too few local features to tell, have a copy cosine >= KIN_MIN_COSINE (95.6% of the training
 # pool's pairs of one photo's files; 48 of its 387,000 pairs of different photos).
 KIN_MIN_COSINE = 0.6
+# ... or, where the check cannot tell for some members and the cosine is lower, the photo is a copy
+# (by the copy check, the geometric check or the shared-content test) of at least this share of the
+# group, and of two members at least. Two different photos never share content with most of a group;
+# two pieces of a collage each lie inside it but share nothing with each other, so they are never
+# more than half of a group's copies of each other.
+KIN_QUORUM = 0.75
 # At most this many doubtful pairs per photo go to the judge, its most similar first (a photo's
 # copies in the benchmark number 10; a photo of a burst of 50 needs no 49 geometric checks).
 MAX_DOUBT_PER_PHOTO = 12
@@ -354,6 +360,11 @@ class PairJudge(Protocol):
         in groups."""
         ...
 
+    def evidence(self, a: int, b: int) -> float:
+        """How strongly two photos it judged match (more is stronger): where a photo is a copy
+        of two photos that are two photos, it stays with the one it matches more strongly."""
+        ...
+
 
 def near_groups(ids: np.ndarray, codes: np.ndarray, features: np.ndarray | Callable[[np.ndarray], np.ndarray] | None,
                 bits: int, radius: int, min_cosine: float, similar: Check | None = None,
@@ -414,43 +425,93 @@ def _judged(cand: _Candidates, ok: np.ndarray, copy: Check, judge: PairJudge,
     """The copy pairs with the judge's verdicts: the pairs the copy check accepted that the judge
     finds to be two photos are refused, and those in its reach the check refused are added where
     the judge finds a copy, as are the pairs a framed file's photo box brings (box_sims: their
-    box cosine, NaN elsewhere). Also the group-admission test that asks the judge where the
-    check says no, and refuses a pair the judge refused."""
+    box cosine, NaN elsewhere). A refusal carries over to the copies the judge confirmed: a
+    copy of B is no copy of A where B and A are two photos (`_carried`). Also the group-admission
+    test that asks the judge where the check says no, and refuses a pair the judge refused."""
     a, b = cand.pairs[:, 0], cand.pairs[:, 1]
     known = ~np.isnan(cand.cos)
     doubt = ~ok & known & (cand.dist <= judge.reach.radius) & (np.nan_to_num(cand.cos) >= judge.reach.min_cosine)
     ok = ok.copy()
     sure = _most_alike(np.flatnonzero(ok), a, b, np.nan_to_num(cand.cos, nan=1.0), MAX_CONFIRM_PER_PHOTO)
     refused: set[tuple[int, int]] = set()
+    confirmed = np.zeros(len(ok), bool)  # pairs the judge found to be copies
     if len(sure):
-        two = sure[judge.refuted(cand.ids[a[sure]], cand.ids[b[sure]])]
+        no = judge.refuted(cand.ids[a[sure]], cand.ids[b[sure]])
+        two = sure[no]
         ok[two] = False
         refused = {(int(x), int(y)) for x, y in cand.pairs[two]}
+        if refused:  # matched already: the judge answers from its memo
+            rest = sure[~no]
+            confirmed[rest] = judge.copies(cand.ids[a[rest]], cand.ids[b[rest]])
     at = _most_alike(np.flatnonzero(doubt), a, b, cand.cos, MAX_DOUBT_PER_PHOTO)
     if len(at):
-        ok[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
+        ok[at] = confirmed[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
     if box_sims is not None:  # a framed file's box against the others, with a budget of its own
         boxed = ~np.isnan(box_sims) & ~ok
         boxed[at] = False
         at = _most_alike(np.flatnonzero(boxed), a, b, box_sims, MAX_DOUBT_PER_PHOTO)
         if len(at):
-            ok[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
+            ok[at] = confirmed[at] = judge.copies(cand.ids[a[at]], cand.ids[b[at]])
+    if refused:
+        carried = _carried(refused, cand.pairs[confirmed],
+                           lambda x, y: judge.evidence(int(cand.ids[x]), int(cand.ids[y])))
+        refused |= carried
+        ok[_positions(cand, carried)] = False
     verified = {(int(x), int(y)) for x, y in cand.pairs[ok]}
 
     def fits(c: int, members: np.ndarray) -> bool:
         each = cand.fits_each(c, members, copy, second=True)
-        if refused and any((min(c, m), max(c, m)) in refused for m in members[each].tolist()):
+        if refused and any((min(c, m), max(c, m)) in refused for m in members.tolist()):
             return False
         kin = cand.known[members] & cand.known[c] & (cand.unit[members] @ cand.unit[c] >= KIN_MIN_COSINE)
+        unsure = 0
         for m, close in zip(members[~each].tolist(), kin[~each].tolist(), strict=True):
             if (min(c, m), max(c, m)) in verified:
                 continue
             verdict = judge.same_content(int(cand.ids[c]), int(cand.ids[m]))
-            if verdict is False or (verdict is None and not close):
+            if verdict is False:
                 return False
-        return True
+            unsure += verdict is None and not close
+        # members the check cannot tell about (too few sure matches: a noisy or much blurred copy
+        # against a screenshot) are let pass where c is a copy of nearly all the others
+        return unsure == 0 or len(members) - unsure >= max(2.0, KIN_QUORUM * len(members))
 
     return ok, fits
+
+
+def _carried(refused: set[tuple[int, int]], confirmed: np.ndarray,
+             evidence: Callable[[int, int], float]) -> set[tuple[int, int]]:
+    """The refusals that follow from `refused` over the `confirmed` copy pairs: where B and A are
+    two photos (two shots of one scene, two photos of one layout) and C a confirmed copy of B, C is
+    no copy of A either. (Two toy-block photos refused, a sharpened copy of one does not join the
+    other's group through the copy head's code alone.) Where C is a confirmed copy of both, it
+    stays with the one whose match has more `evidence` (a captioned copy of the right shot of a
+    stereo pair: 475 matches with it, 164 with the left shot)."""
+    apart: dict[int, set[int]] = defaultdict(set)
+    for x, y in refused:
+        apart[x].add(y)
+        apart[y].add(x)
+    sure = {(int(x), int(y)) for x, y in confirmed}
+    out: set[tuple[int, int]] = set()
+    for x, y in sure:
+        for c, b in ((x, y), (y, x)):
+            for m in apart.get(b, ()):
+                pair = (min(c, m), max(c, m))
+                if c != m and (pair not in sure or evidence(c, m) < evidence(c, b)):
+                    out.add(pair)
+    return out - refused
+
+
+def _positions(cand: _Candidates, pairs: set[tuple[int, int]]) -> np.ndarray:
+    """Where these (sorted) pairs of candidate rows are in cand.pairs, for those that are."""
+    if not pairs:
+        return np.zeros(0, np.int64)
+    n = len(cand.rows)
+    key = cand.pairs[:, 0] * n + cand.pairs[:, 1]  # sorted: cand.pairs is np.unique's output
+    want = np.array([x * n + y for x, y in pairs], np.int64)
+    at = np.searchsorted(key, want)
+    hit = (at < len(key)) & (key[np.minimum(at, len(key) - 1)] == want)
+    return at[hit]
 
 
 def _most_alike(at: np.ndarray, a: np.ndarray, b: np.ndarray, sims: np.ndarray, per_photo: int) -> np.ndarray:

@@ -465,6 +465,10 @@ class GeometryJudge:
             return True
         return False if self.rule.distinct(m) else None
 
+    def evidence(self, a: int, b: int) -> float:
+        """How strongly two photos match: the matches on their homography."""
+        return float(self.match(a, b).inliers)
+
     def refuted(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """For pairs of photo ids the codes and features call copies, whether the pixels show two
         photos instead (Rule.refutes: two shots of one scene, two photos of one layout), which a

@@ -217,3 +217,66 @@ def test_similar_shots_are_listed_apart_and_never_planned_for_removal(shots_libr
     assert "not copies" in plans[1].reason
     for rule in ("resolution", "size", "oldest", "newest"):
         assert lib.plan_removals(groups, rule)[1][1] == []
+
+
+class TableJudge:
+    """A judge answering from a table of what each pair of photos is (the geometric judge's
+    place in the grouping; its own tests are tests/core/test_geometry.py): "copy" with its
+    evidence (matches on the homography), or "two" (two photos: two shots, one layout)."""
+
+    reach = Check(16, 0.3)
+
+    def __init__(self, table: dict[tuple[int, int], tuple[str, float]]) -> None:
+        self.table = {(min(k), max(k)): v for k, v in table.items()}
+
+    def _is(self, a: int, b: int) -> tuple[str, float]:
+        return self.table.get((min(a, b), max(a, b)), ("unknown", 0.0))
+
+    def copies(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.array([self._is(x, y)[0] == "copy" for x, y in zip(a.tolist(), b.tolist(), strict=True)], bool)
+
+    def same_content(self, a: int, b: int) -> bool | None:
+        what = self._is(a, b)[0]
+        return True if what == "copy" else False if what == "two" else None
+
+    def refuted(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.array([self._is(x, y)[0] == "two" for x, y in zip(a.tolist(), b.tolist(), strict=True)], bool)
+
+    def evidence(self, a: int, b: int) -> float:
+        return self._is(a, b)[1]
+
+
+def test_a_copy_of_one_of_two_photos_never_joins_the_other_photos_group():
+    """A and B are two photos the copy head takes for copies (two shots of one scene); A2 is a
+    copy of A, B2 a copy of B. The judge refuses A~B, and matches A2 and B2 more weakly to the
+    other photo than to their own: every group holds one photo's files only, whatever the order."""
+    a, a2, b, b2 = 1, 2, 3, 4
+    judge = TableJudge({(a, b): ("two", 300.0), (a, a2): ("copy", 470.0), (b, b2): ("copy", 420.0),
+                        (a2, b): ("copy", 160.0), (a, b2): ("copy", 110.0), (a2, b2): ("unknown", 0.0)})
+    feats = np.stack([unit(1, 0.01 * k, 0) for k in range(4)])  # every pair passes the copy check
+    codes = codes_of(np.zeros((4, 64), bool))
+    ids = np.array([a, a2, b, b2])
+    for order in itertools.permutations(range(4)):
+        order = list(order)
+        groups = near_groups(ids[order], codes, feats[order], 64, 12, 0.88, judge=judge)
+        got = sorted(sorted(g.image_ids) for g in groups)
+        assert got == [[a, a2], [b, b2]], (order, got)
+    # without the judge the copy head puts all four together
+    assert [sorted(g.image_ids) for g in near_groups(ids, codes, feats, 64, 12, 0.88)] == [[a, a2, b, b2]]
+
+
+def test_a_copy_the_check_cannot_tell_about_against_one_member_joins_when_it_matches_the_rest():
+    """A screenshot S of photo A is a verified copy of A and of most of A's copies; against one
+    noisy copy the geometric check cannot tell (too few sure matches) and the copy cosine is low.
+    S joins the group; against most of the group unknown, it stays out."""
+    members = [10, 11, 12, 13, 14]  # A and four copies: copies of one another by the copy check
+    s = 20
+    feats = np.stack([unit(1, 0.01 * k, 0) for k in range(5)] + [unit(1, 0, 1.6)])  # S: cosine ~0.53
+    codes = codes_of(np.zeros((6, 64), bool))
+    ids = np.array(members + [s])
+    table: dict[tuple[int, int], tuple[str, float]] = {(s, m): ("copy", 200.0) for m in members[:4]}
+    groups = near_groups(ids, codes, feats, 64, 12, 0.88, judge=TableJudge(table))
+    assert [sorted(g.image_ids) for g in groups] == [members + [s]]
+    table = {(s, m): ("copy", 200.0) for m in members[:2]}  # S a copy of 2 of 5: unsure of the rest
+    groups = near_groups(ids, codes, feats, 64, 12, 0.88, judge=TableJudge(table))
+    assert [sorted(g.image_ids) for g in groups] == [members]
