@@ -12,7 +12,9 @@ the pixels just inside differ clearly from those just outside over nearly all of
 Rows and columns are scanned for long runs of such edge pixels (at WORK px), a box is formed by a
 top and a bottom run of like extent and checked along its left and right sides. A side may be
 the file's own edge (a screenshot cut through the photo), but at least three sides must be
-found edges, so that a horizon or a shelf across a plain photo is not taken for a frame. The box
+found edges, so that a horizon or a shelf across a plain photo is not taken for a frame; or two,
+the top and the bottom of a photo across the whole width of a phone's screen, where the bands
+above and below it are quiet like an app's bars (a few lines of text, icons). The box
 must cover MIN_AREA..MAX_AREA of the file: a thin border or letterbox leaves the photo nearly
 whole, and the copy embedding already sees through it.
 """
@@ -31,6 +33,8 @@ COVER = 0.85  # share of a box side that must lie on strong edge
 TOL = 0.03  # share of the side by which the ends of two runs of one box may differ
 APART = 3  # lines away from a side at which ...
 QUIET = 0.3  # ... at most this share of the run's length is on strong edge, on one side at least
+BAND = 0.05  # a photo across the whole width of a phone screenshot: the bars above and below it
+BAND_BUSY = 0.06  # are at least this share of the height each, and this quiet (`_quiet_bands`)
 MIN_AREA = 0.15
 MAX_AREA = 0.85
 
@@ -129,7 +133,8 @@ def _search(hor: np.ndarray, ver: np.ndarray, h: int, w: int
                     continue
                 if max(_covered(ver, xx, y0, y1) for xx in range(max(0, x - 1), min(w - 1, x + 2))) >= COVER:
                     sides += 1
-            if sides < 3:
+            full = x0 <= tol_x and x1 >= w - tol_x
+            if sides < 3 and not (sides == 2 and full and _quiet_bands(hor, ty, by)):
                 continue
             area = (x1 - x0) * (y1 - y0)
             if not MIN_AREA * w * h <= area <= MAX_AREA * w * h:
@@ -137,6 +142,15 @@ def _search(hor: np.ndarray, ver: np.ndarray, h: int, w: int
             if best is None or (sides, area) > best[0]:  # found sides first: a side at the file's edge
                 best = ((sides, area), (x0, y0, x1, y1))  # is only taken where no edge was found
     return best
+
+
+def _quiet_bands(hor: np.ndarray, top: int, bottom: int) -> bool:
+    """Whether the bands above the side at row `top` and below the side at row `bottom` look like
+    an app's bars, not like more of a photo: each at least BAND of the file's height, and under
+    BAND_BUSY of their pixels on strong edges (a few lines of text, icons)."""
+    h = len(hor) + 1
+    bands = (hor[:max(0, top - 1)], hor[bottom + 2:])
+    return all(len(b) >= BAND * h and float(b.mean()) < BAND_BUSY for b in bands)
 
 
 def crop_box(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:

@@ -127,6 +127,10 @@ def one_blas_thread() -> Iterator[None]:
     overlapping queries in several threads at one thread until the last one ends."""
     with _BLAS:
         if _BLAS_STATE["users"] == 0:
+            # the BLAS libraries loaded now (3 ms): a duplicate search in the same process may have
+            # loaded another OpenBLAS since the last query (SciPy's, OpenCV's), which a controller
+            # made before it would leave at every core
+            _BLAS_STATE["controller"] = None
             _BLAS_STATE["limiter"] = _blas_switch(lambda c: c.limit(limits=1, user_api="blas"))
         _BLAS_STATE["users"] += 1
     try:

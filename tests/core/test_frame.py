@@ -17,7 +17,7 @@ from hashcore.ingest import frame
 from hashcore.ingest.frame import crop_box, photo_box
 from hashcore.library import Library
 from hashcore.search.dups import DOUBT_RADIUS_64
-from tests.core.test_geometry import letterbox, photo
+from tests.core.test_geometry import photo
 from tests.photos import source_photos
 
 SAMPLES = RESOURCES / "samples"
@@ -49,6 +49,30 @@ def web_post(img: Image.Image) -> tuple[Image.Image, tuple[int, int, int, int]]:
     return page, (x0 + 10, y0 + 50, x0 + 10 + w, y0 + 50 + h)
 
 
+def phone_post(img: Image.Image) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A phone screenshot of a feed: status bar, the poster's name, the photo across the whole
+    width of the screen, like buttons and text under it, a tab bar. Also the photo's box."""
+    w, h = 540, 1170
+    page = Image.new("RGB", (w, h), (255, 255, 255))
+    d = ImageDraw.Draw(page)
+    d.text((20, 12), "9:41", fill=(20, 20, 20))
+    d.text((w - 80, 12), "5G 87%", fill=(20, 20, 20))
+    d.text((20, 60), "HashGram", fill=(20, 20, 20))
+    d.ellipse((16, 120, 56, 160), fill=(200, 120, 80))
+    d.text((66, 132), "jane.roe", fill=(20, 20, 20))
+    ph, top = round(img.height * w / img.width), 176
+    page.paste(img.resize((w, ph)), (0, top))
+    y = top + ph + 14
+    for k in range(4):
+        d.ellipse((16 + 44 * k, y, 44 + 44 * k, y + 28), outline=(20, 20, 20), width=2)
+    d.text((16, y + 44), "1,234 likes", fill=(20, 20, 20))
+    for k in range(3):
+        d.text((16, y + 68 + 18 * k), "jane.roe what a day at the lake " * 2, fill=(20, 20, 20))
+    for k in range(5):
+        d.rectangle((40 + 100 * k, h - 60, 70 + 100 * k, h - 30), outline=(20, 20, 20), width=2)
+    return page, (0, top, w, top + ph)
+
+
 def small(name: str, side: int = 400) -> Image.Image:
     img = photo(name)
     img.thumbnail((side, side))
@@ -56,8 +80,11 @@ def small(name: str, side: int = 400) -> Image.Image:
 
 
 @pytest.mark.parametrize("name", ["astronaut.jpg", "coins.jpg", "chelsea-cat.jpg", "coffee.jpg"])
-def test_the_photo_box_of_a_web_page_is_the_photo(name: str) -> None:
-    page, (x0, y0, x1, y1) = web_post(small(name))
+@pytest.mark.parametrize("app", [web_post, phone_post])
+def test_the_photo_box_of_an_app_screenshot_is_the_photo(name: str, app) -> None:
+    """On a web page (the photo boxed on four sides) and across the whole width of a phone's
+    screen (two sides, app bars above and below)."""
+    page, (x0, y0, x1, y1) = app(small(name))
     box = photo_box(page)
     assert box is not None
     w, h = page.size
@@ -67,13 +94,16 @@ def test_the_photo_box_of_a_web_page_is_the_photo(name: str) -> None:
 
 
 def test_plain_photos_and_thin_frames_show_no_photo_box() -> None:
-    """Real photos (horizons, shelves, windows and all) are not framed files; nor is a letterbox,
-    which leaves the photo nearly whole and which the copy embedding already sees through."""
+    """Real photos (horizons, shelves, windows and all) are not framed files; nor is a thin
+    border, which leaves the photo nearly whole."""
     files = [p for p in source_photos() if p.suffix == ".jpg"]
     assert len(files) >= 8
     boxed = [p.name for p in files if photo_box(Image.open(p)) is not None]
     assert not boxed, boxed
-    assert photo_box(letterbox(small("coffee.jpg"))) is None
+    coffee = small("coffee.jpg")
+    bordered = Image.new("RGB", (round(coffee.width * 1.04), round(coffee.height * 1.04)), (255, 255, 255))
+    bordered.paste(coffee, (round(coffee.width * 0.02), round(coffee.height * 0.02)))
+    assert photo_box(bordered) is None
     assert photo_box(Image.new("RGB", (300, 200), (255, 255, 255))) is None  # nothing at all
     assert photo_box(Image.new("RGB", (8, 8))) is None
 

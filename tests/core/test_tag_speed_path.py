@@ -136,3 +136,40 @@ def test_a_tag_query_gives_numpys_threads_back(lib):
         search.TagService._rerank = real  # type: ignore[method-assign]
     assert len(inside) >= 6 and inside == [1] * len(inside)  # every re-rank of the six queries
     assert blas_threads() == before
+
+
+def test_a_blas_loaded_after_the_first_query_is_held_to_one_thread_too(lib):
+    """In the app one process answers tag queries and runs the duplicate finder, whose geometric
+    check loads OpenCV (with an OpenBLAS of its own) and SciPy's FFT after the first tag query.
+    Queries after that hold every BLAS to one thread, the newly loaded ones included. Run in a
+    fresh process: this test process may have loaded them all long ago."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from hashcore.config import Config\n"
+        "from hashcore.library import Library\n"
+        "from hashcore.tags import search\n"
+        "home = Path(sys.argv[1])\n"
+        "lib = Library(Config(home=home), db_path=home / 'library.db')\n"
+        "lib.find_tag(['cup'], 5)\n"
+        "before = {i['filepath'] for i in threadpool_info() if i['user_api'] == 'blas'}\n"
+        "import cv2, scipy.fft  # noqa: E401,F401  what the geometric check loads\n"
+        "after = {i['filepath'] for i in threadpool_info() if i['user_api'] == 'blas'}\n"
+        "seen = []\n"
+        "real = search.TagService._rerank\n"
+        "def spy(self, *a, **kw):\n"
+        "    seen.append(max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'))\n"
+        "    return real(self, *a, **kw)\n"
+        "search.TagService._rerank = spy\n"
+        "lib.find_tag(['dog'], 5)\n"
+        "print(len(after - before), seen)\n"
+    )
+    home = Path(lib.store.path).parent
+    out = subprocess.run([sys.executable, "-c", script, str(home)], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2"))
+    assert out.returncode == 0, out.stderr
+    new, seen = out.stdout.split(" ", 1)
+    assert int(new) >= 1, "cv2 and scipy.fft should bring a BLAS of their own"
+    threads = json.loads(seen)
+    assert threads and threads == [1] * len(threads), threads
