@@ -36,6 +36,7 @@ UPSCALE_MAX_ENERGY = 3.0
 ALIGNED_MIN_CORRELATION = 0.9  # below: the smaller copy is not a rescale of the bigger (a crop)
 MIN_SCALE = 1.1  # members closer in size than this are not tested for upscaling
 CROP = 1024  # the test looks at a central crop this size (in the bigger copy's pixels)
+FRAMED_LARGER = 2.0  # a screenshot is kept over the photo only with more than this many times its pixels
 SAME_RESOLUTION = 0.8  # effective pixels within this share of the best count as the same
 QUALITY_SLACK = 10  # JPEG quality points within which copies count as equally compressed
 BPP_SLACK = 0.6  # same format and size: fewer bytes per pixel than this share is more compressed
@@ -140,7 +141,7 @@ def best_copy(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     facts = [_facts(r) for r in sorted(rows, key=lambda r: r["path"])]
     _mark_upscales(facts)
     left, reasons, dropped = facts, [], []
-    for step in (_by_resolution, _by_frame, _by_upscale, _by_quality, _by_bpp, _by_camera, _by_date):
+    for step in (_by_frame, _by_resolution, _by_upscale, _by_quality, _by_bpp, _by_camera, _by_date):
         kept, why = step(left)
         if why and len(kept) < len(left):
             reasons.append(why)
@@ -331,9 +332,12 @@ def _by_resolution(left: list[Facts]) -> tuple[list[Facts], str]:
 
 
 def _by_frame(left: list[Facts]) -> tuple[list[Facts], str]:
-    """The photo itself before a copy that shows it on an app's page (a screenshot). (Bars and
-    borders are not counted here: a photo with a plain sky along its top edge trims like one.)"""
-    kept, dropped = _split(left, lambda f: not f.framed)
+    """The photo itself before a copy that shows it on an app's page (a screenshot), unless the
+    page shows it with more than twice the photo's pixels (an app shows a photo at the screen's
+    size: a larger one is usually an upscale). (Bars and borders are not counted here: a photo
+    with a plain sky along its top edge trims like one.)"""
+    plain = max((f.effective_pixels for f in left if not f.framed), default=0.0)
+    kept, dropped = _split(left, lambda f: not f.framed or f.effective_pixels > FRAMED_LARGER * plain)
     if not kept or not dropped:
         return left, ""
     return kept, f"the photo itself ({_names(dropped)} shows it on a page: a screenshot)"

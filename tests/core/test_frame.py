@@ -108,14 +108,14 @@ def test_plain_photos_and_thin_frames_show_no_photo_box() -> None:
     assert photo_box(Image.new("RGB", (8, 8))) is None
 
 
-def test_a_web_page_screenshot_joins_its_original_through_its_photo_box(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "app"), [("astronaut.jpg", web_post), ("retina.jpg", phone_post)])
+def test_an_app_screenshot_joins_its_original_through_its_photo_box(tmp_path: Path, name: str, app) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
-    for name in ("coffee.jpg", "camera.jpg", "rocket-launch.jpg"):
-        shutil.copy(SAMPLES / name, folder / name)
-    astronaut = small("astronaut.jpg")
-    astronaut.save(folder / "astronaut.jpg", quality=92)
-    web_post(astronaut)[0].save(folder / "astronaut-post.png")
+    for other in ("coffee.jpg", "camera.jpg", "rocket-launch.jpg"):
+        shutil.copy(SAMPLES / other, folder / other)
+    small(name).save(folder / "astronaut.jpg", quality=92)  # the photo, under one name for the checks below
+    app(small(name))[0].save(folder / "astronaut-post.png")
     with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "library.db") as lib:
         assert not lib.index([folder]).errors
         id_of = {Path(r["path"]).name: r["id"] for r in lib.store.images()}
