@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hashcore.errors import NotFoundError
+from hashcore.ingest.frame import VERSION as FRAME_VERSION
 from hashcore.search.dups import DOUBT_MIN_COSINE, DOUBT_RADIUS_64
 from hashcore.search.hits import Hit
 from hashcore.search.scan import CodeIndex
@@ -194,7 +195,8 @@ class SimilarService:
         """(id, copy-embedding cosine) of photos that may be copies but are not verified ones (a
         crop to half, a screenshot of the photo): copy cosine >= DOUBT_MIN_COSINE, among the photos
         whose copy codes lie within DOUBT_RADIUS_64 bits (scaled by code length) and those in
-        `also` (the semantic neighbours). Listed after the copies, unmarked, most similar first,
+        `also` (the semantic neighbours); and the photos a framed file's photo box ties to the
+        query the same way (`_framed_near`). Listed after the copies, unmarked, most similar first,
         before the semantic ranking."""
         if self.copy is None or self.copy_model_id is None:
             return []
@@ -207,8 +209,52 @@ class SimilarService:
         if not len(ids):
             return []
         cos = self.copy.embed(feats) @ self.copy.embed(query)[0]
-        found = [(int(i), float(c)) for i, c in zip(ids.tolist(), cos.tolist(), strict=True) if c >= DOUBT_MIN_COSINE]
-        return sorted(found, key=lambda p: (-p[1], p[0]))
+        best = {int(i): float(c) for i, c in zip(ids.tolist(), cos.tolist(), strict=True) if c >= DOUBT_MIN_COSINE}
+        for i, c in self._framed_near(query, exclude, reach):
+            if i not in skip and c > best.get(i, -1.0):
+                best[i] = c
+        return sorted(best.items(), key=lambda p: (-p[1], p[0]))
+
+    def _boxes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, copy codes, copy embeddings) of the photo boxes found in framed files (a
+        screenshot's photo: hashcore/ingest/frame.py), from their stored features; kept in memory
+        until the database changes."""
+        assert self.copy is not None
+        copy = self.copy
+
+        def build(_previous: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ids, feats = self.store.frames(FRAME_VERSION)
+            if not len(ids):
+                return ids, np.zeros((0, max(1, copy.bits // 64)), np.uint64), np.zeros((0, 1), np.float32)
+            return ids, copy.codes(feats), copy.embed(feats)
+
+        return self.store.cached(("frames", self.copy_model_id), build)
+
+    def _framed_near(self, query: np.ndarray, exclude: int | None, reach: int) -> list[tuple[int, float]]:
+        """(id, cosine) of the photos a framed file's photo box ties to the query, in the zone of
+        doubt (copy codes within `reach`, copy cosine >= DOUBT_MIN_COSINE): framed files whose box
+        is near the query photo; and, where the query (`exclude`, an indexed photo) is a framed
+        file, the photos near its own box. The page around a photo puts a screenshot far from
+        it in the copy code of the whole file."""
+        assert self.copy is not None and self.copy_model_id is not None
+        ids, codes, embs = self._boxes()
+        if not len(ids):
+            return []
+        out: list[tuple[int, float]] = []
+        q_code, q_emb = self.copy.codes(query)[0], self.copy.embed(query)[0]
+        near = np.flatnonzero((np.bitwise_count(codes ^ q_code).sum(axis=1) <= reach) & (embs @ q_emb >= DOUBT_MIN_COSINE))
+        out += [(int(ids[n]), float(embs[n] @ q_emb)) for n in near if int(ids[n]) != exclude]
+        own = np.flatnonzero(ids == exclude) if exclude is not None else np.zeros(0, np.int64)
+        if len(own):  # the query is a framed file: the photos near its box
+            box_code, box_emb = codes[own[0]], embs[own[0]]
+            pool = sorted(i for i, _ in self._index(self.copy_model_id, self.copy.bits).radius(box_code, reach)
+                          if i != exclude)
+            got, feats = self.store.features(pool)
+            if len(got):
+                cos = self.copy.embed(feats) @ box_emb
+                out += [(int(i), float(c)) for i, c in zip(got.tolist(), cos.tolist(), strict=True)
+                        if c >= DOUBT_MIN_COSINE]
+        return out
 
     def search_file(self, path: str | Path, k: int = 20, radius: int | None = None) -> list[Hit]:
         code, feature = self.file_query(path)

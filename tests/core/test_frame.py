@@ -166,3 +166,25 @@ def test_photos_indexed_before_the_frame_detector_are_read_again_once(tmp_path: 
         assert np.array_equal(lib.store.features()[1], before)
         assert lib.store.ids_without_frame(frame.VERSION) == []
         assert lib.index([folder]).skipped == 3  # once
+
+
+def test_photos_like_this_one_lists_a_screenshot_of_the_photo_among_its_copies(tmp_path: Path) -> None:
+    """The Hubble deep field on a web page: the page's copy embedding is too far from the photo's
+    for "may be a copy" (cosine under 0.3); its photo box is not."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for other in ("coffee.jpg", "camera.jpg", "rocket-launch.jpg"):
+        shutil.copy(SAMPLES / other, folder / other)
+    hubble = small("hubble-deep-field.jpg")
+    hubble.save(folder / "hubble.jpg", quality=92)
+    web_post(hubble)[0].save(folder / "hubble-post.png")
+    with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "library.db") as lib:
+        lib.index([folder])
+        id_of = {Path(r["path"]).name: r["id"] for r in lib.store.images()}
+        assert lib.copy is not None
+        _, feats = lib.store.features([id_of["hubble.jpg"], id_of["hubble-post.png"]])
+        emb = lib.copy.embed(feats)
+        assert float(emb[0] @ emb[1]) < 0.3  # the whole page: not even "may be a copy"
+        for query, other in (("hubble.jpg", "hubble-post.png"), ("hubble-post.png", "hubble.jpg")):
+            hits = {Path(h.path).name: h for h in lib.search_id(id_of[query], k=3)}
+            assert other in hits and (hits[other].copy or hits[other].maybe_copy), (query, hits)
