@@ -228,10 +228,18 @@ class Store(TagQueries, TrashLogQueries):
             c.executemany("UPDATE images SET status = ? WHERE id = ?", [(status, int(i)) for i in image_ids])
 
     def _forget_images(self, c: sqlite3.Connection, ids: list[int]) -> None:
+        """Delete these photos' rows, and the geometric verdicts of the files no row holds any more
+        (a verdict is kept by content hash: another copy of the same bytes keeps it)."""
         args = [(i,) for i in ids]
+        hashes = sorted({r[0] for r in c.execute(
+            "SELECT content_hash FROM images WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))})
         for table in ("features", "tags", "codes", "buckets", "frames"):
             c.executemany(f"DELETE FROM {table} WHERE image_id = ?", args)
         c.executemany("DELETE FROM images WHERE id = ?", args)
+        gone = json.dumps([h for h in hashes
+                           if c.execute("SELECT 1 FROM images WHERE content_hash = ? LIMIT 1", (h,)).fetchone() is None])
+        c.execute("DELETE FROM verdicts WHERE a IN (SELECT value FROM json_each(?)) "
+                  "OR b IN (SELECT value FROM json_each(?))", (gone, gone))  # one pass over the table
 
     def forget_missing(self) -> int:
         ids = [r[0] for r in self.conn.execute("SELECT id FROM images WHERE status = 'missing'")]

@@ -150,3 +150,18 @@ def test_a_path_that_is_not_utf8_round_trips_to_its_exact_bytes(tmp_path):
             plain = add_image(s, c, root, "/photos/plain/café.jpg", h="c")
         kinds = dict(s.conn.execute("SELECT id, typeof(path) FROM images").fetchall())
         assert kinds == {a: "blob", b: "blob", plain: "text"}  # a path that is UTF-8 stays plain text
+
+
+def test_forgetting_photos_drops_the_verdicts_no_file_holds_any_more():
+    """Geometric verdicts are kept by content hash: forgetting a folder drops those of its files,
+    unless another file of the same bytes is still in the library."""
+    s = Store()
+    r1, r2 = s.add_root("/one"), s.add_root("/two")
+    with s.transaction() as c:
+        add_image(s, c, r1, "/one/a.jpg", h="A")
+        add_image(s, c, r1, "/one/b.jpg", h="B")
+        add_image(s, c, r2, "/two/b-again.jpg", h="B")
+        add_image(s, c, r2, "/two/c.jpg", h="C")
+    s.add_verdicts(2, [(("A", "B"), [1.0]), (("A", "C"), [2.0]), (("B", "C"), [3.0])])
+    assert s.remove_root(r1) == 2
+    assert s.verdicts(2) == {("B", "C"): [3.0]}  # B's bytes are still at /two/b-again.jpg
