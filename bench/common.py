@@ -21,6 +21,16 @@ from typing import Any
 THREADS = min(os.cpu_count() or 1, 8)
 
 
+def kept_folder(doc: str | None, argv: list[str] | None = None) -> tuple[Path, list[dict[str, Any]]]:
+    """The folder named on the command line, written by `python -m bench.eval_dups --keep DIR`,
+    and its list of files (name, base photo, edit family, parameters), for the scripts that
+    measure something over such a folder."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("folder", type=Path, help="a folder written by bench.eval_dups --keep")
+    folder = ap.parse_args(argv).folder
+    return folder, json.loads((folder / "files.json").read_text())
+
+
 def parser(doc: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--full", action="store_true", help="also run the 10M-code sizes (minutes, GBs)")

@@ -8,24 +8,20 @@ its settings were checked: screenshots should be found, originals and most other
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench.common import kept_folder
 from hashcore.ingest.decode import decode_file
 from hashcore.ingest.frame import photo_box
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", type=Path, help="a folder written by bench.eval_dups --keep")
-    args = ap.parse_args(argv)
+    folder, listing = kept_folder(__doc__, argv)
     found, files, took = Counter(), Counter(), []
-    for f in json.loads((args.folder / "files.json").read_text()):
-        img = decode_file(args.folder / "photos" / f["name"]).image  # as the indexer decodes it
+    for f in listing:
+        img = decode_file(folder / "photos" / f["name"]).image  # as the indexer decodes it
         t = time.perf_counter()
         box = photo_box(img)
         took.append(time.perf_counter() - t)

@@ -10,24 +10,19 @@ off, on the training pool:
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
+from bench.common import kept_folder
 from bench.photos import SCENES
 from hashcore.ingest.decode import decode_file
 from hashcore.search import geometry as geo
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("folder", type=Path, help="a folder written by bench.eval_dups --keep")
-    args = ap.parse_args(argv)
-    files = json.loads((args.folder / "files.json").read_text())
+    folder, files = kept_folder(__doc__, argv)
     by_base: dict[str, list[dict]] = defaultdict(list)
     for f in files:
         by_base[f["base"]].append(f)
@@ -35,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def pts(name: str) -> geo.Keypoints:
         if name not in points:
-            points[name] = geo.keypoints(decode_file(args.folder / "photos" / name, target=geo.SIDE // 2).image)
+            points[name] = geo.keypoints(decode_file(folder / "photos" / name, target=geo.SIDE // 2).image)
         return points[name]
 
     rule = geo.Rule()

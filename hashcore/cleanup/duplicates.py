@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hashcore.cleanup.keep import DEFAULT_RULE, Plan, choose_removals
-from hashcore.ingest.frame import VERSION as FRAME_VERSION
 from hashcore.ingest.indexer import Progress
 from hashcore.search import dups as dupmod
 from hashcore.search.geometry import VERSION as GEOMETRY_VERSION
 from hashcore.search.geometry import GeometryJudge, Match, Rule
 from hashcore.search.mih import MultiIndexHash
+from hashcore.search.similar import framed_boxes
 from hashcore.store.db import Store
 
 if TYPE_CHECKING:
@@ -142,14 +142,14 @@ class DuplicateService:
         """The pairs of each framed photo's box with the photos (rows of ids, codes: the copy
         codes) in the zone of doubt around it: the box's copy code within reach.radius of theirs
         and its copy embedding at cosine >= reach.min_cosine, both from the box's stored features."""
-        if self.copy is None:
+        if self.copy is None or self.copy_model_id is None:
             return None
-        fids, ffeats = self.store.frames(FRAME_VERSION)
+        fids, fcodes, fembs = framed_boxes(self.store, self.copy, self.copy_model_id)
         known = np.isin(fids, ids)
-        fids, ffeats = fids[known], ffeats[known]
+        fids, fcodes, fembs = fids[known], fcodes[known], fembs[known]
         if not len(fids):
             return None
-        q, rows, _ = MultiIndexHash(codes, bits=self.copy.bits).radius_many(self.copy.codes(ffeats), reach.radius)
+        q, rows, _ = MultiIndexHash(codes, bits=self.copy.bits).radius_many(fcodes, reach.radius)
         own = np.searchsorted(ids, fids)
         other = rows != own[q]
         q, rows = q[other], np.asarray(rows[other], np.int64)
@@ -157,7 +157,7 @@ class DuplicateService:
             return None
         need = np.unique(rows)
         theirs = self._features_of(ids, self.copy.embed)(need)[np.searchsorted(need, rows)]
-        sims = np.einsum("ij,ij->i", self.copy.embed(ffeats)[q], theirs)  # unit-length embeddings
+        sims = np.einsum("ij,ij->i", fembs[q], theirs)  # unit-length embeddings
         near = sims >= reach.min_cosine  # NaN (a photo without features) is not
         return dupmod.BoxPairs(np.stack([own[q][near], rows[near]], axis=1), sims[near])
 

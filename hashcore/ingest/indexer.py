@@ -296,11 +296,11 @@ class Indexer:
         feats, probs = self.encoder.embed([p.image for _, p in need])
         computed = {w.path: (feats[i], probs[i]) for i, (w, _) in enumerate(need)}
         dcts = dct_codes([p.image for _, p in fresh]) if self.dct_model_id is not None else None
-        framed = [(w, p) for w, p in fresh if p.box is not None] if self.copy is not None else []
+        framed = [(w, p, p.box) for w, p in fresh if p.box is not None] if self.copy is not None else []
         boxed = {}
         if framed:  # the photo inside each framed file, through the backbone again
-            box_feats, _ = self.encoder.embed([frame.crop_box(p.image, p.box) for _, p in framed if p.box is not None])
-            boxed = {w.path: (p.box, box_feats[i]) for i, (w, p) in enumerate(framed)}
+            box_feats, _ = self.encoder.embed([frame.crop_box(p.image, box) for _, p, box in framed])
+            boxed = {w.path: (box, box_feats[i]) for i, (w, _, box) in enumerate(framed)}
         now = time.time()
         with self.store.transaction() as c:
             for image_id, w in moves:

@@ -213,6 +213,17 @@ class _Candidates:
             d2 = np.bitwise_count(np.bitwise_xor(self.codes2[a], self.codes2[b])).sum(axis=1)
             self.dist2 = np.where(both2, d2, second.bits + 1)
 
+    def positions(self, pairs: np.ndarray) -> np.ndarray:
+        """Where these pairs of candidate rows ((M, 2), each pair's smaller row first) are in
+        self.pairs; -1 for a pair that is not a candidate."""
+        n = len(self.rows)
+        key = self.pairs[:, 0] * n + self.pairs[:, 1]  # sorted: the candidate pairs come sorted and unique
+        want = pairs[:, 0] * n + pairs[:, 1]
+        if not len(key):
+            return np.full(len(want), -1, np.int64)
+        at = np.minimum(np.searchsorted(key, want), len(key) - 1)
+        return np.where(key[at] == want, at, -1)
+
     def passing(self, check: Check, bits: int, second: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(mask of the pairs that pass `check`, or with `second` the second code's test too; their
         similarity: cosine, or 1 - d / bits where a feature is missing)."""
@@ -412,10 +423,8 @@ def _box_sims(cand: _Candidates, boxes: BoxPairs | None) -> np.ndarray | None:
     """For each candidate pair, the box cosine of the BoxPairs pair it is (NaN where none)."""
     if boxes is None or not len(boxes.pairs):
         return None
-    rows = np.searchsorted(cand.rows, np.sort(boxes.pairs, axis=1))
     out = np.full(len(cand.pairs), np.nan)
-    key = cand.pairs[:, 0] * len(cand.rows) + cand.pairs[:, 1]  # cand.pairs is sorted and unique
-    at = np.searchsorted(key, rows[:, 0] * len(cand.rows) + rows[:, 1])
+    at = cand.positions(np.searchsorted(cand.rows, np.sort(boxes.pairs, axis=1)))  # all of them are candidates
     np.fmax.at(out, at, boxes.sims)  # a pair both ways (two framed files): the better box
     return out
 
@@ -456,7 +465,8 @@ def _judged(cand: _Candidates, ok: np.ndarray, copy: Check, judge: PairJudge,
         carried = _carried(refused, cand.pairs[confirmed],
                            lambda x, y: judge.evidence(int(cand.ids[x]), int(cand.ids[y])))
         refused |= carried
-        ok[_positions(cand, carried)] = False
+        at = cand.positions(np.array(sorted(carried), np.int64).reshape(-1, 2))
+        ok[at[at >= 0]] = False
     verified = {(int(x), int(y)) for x, y in cand.pairs[ok]}
 
     def fits(c: int, members: np.ndarray) -> bool:
@@ -500,18 +510,6 @@ def _carried(refused: set[tuple[int, int]], confirmed: np.ndarray,
                 if c != m and (pair not in sure or evidence(c, m) < evidence(c, b)):
                     out.add(pair)
     return out - refused
-
-
-def _positions(cand: _Candidates, pairs: set[tuple[int, int]]) -> np.ndarray:
-    """Where these (sorted) pairs of candidate rows are in cand.pairs, for those that are."""
-    if not pairs:
-        return np.zeros(0, np.int64)
-    n = len(cand.rows)
-    key = cand.pairs[:, 0] * n + cand.pairs[:, 1]  # sorted: cand.pairs is np.unique's output
-    want = np.array([x * n + y for x, y in pairs], np.int64)
-    at = np.searchsorted(key, want)
-    hit = (at < len(key)) & (key[np.minimum(at, len(key) - 1)] == want)
-    return at[hit]
 
 
 def _most_alike(at: np.ndarray, a: np.ndarray, b: np.ndarray, sims: np.ndarray, per_photo: int) -> np.ndarray:

@@ -37,6 +37,19 @@ LIKELY_POOL = 3  # semantic neighbours (times k) whose copy cosine may make them
 FileQuery = Callable[[str | Path], tuple[np.ndarray, np.ndarray]]  # image file -> (code, feature)
 
 
+def framed_boxes(store: Store, copy: CopyEncoder, copy_model_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, copy codes, copy embeddings) of the photo boxes found in framed files (a screenshot's
+    photo: hashcore/ingest/frame.py), from their stored features; kept in memory until the
+    database changes. Search and the duplicate finder both read them."""
+    def build(_previous: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids, feats = store.frames(FRAME_VERSION)
+        if not len(ids):
+            return ids, np.zeros((0, max(1, copy.bits // 64)), np.uint64), np.zeros((0, 1), np.float32)
+        return ids, copy.codes(feats), copy.embed(feats)
+
+    return store.cached(("frames", copy_model_id), build)
+
+
 class SimilarService:
     def __init__(self, store: Store, model_id: int, bits: int, file_query: FileQuery,
                  copy: CopyEncoder | None = None, copy_model_id: int | None = None,
@@ -215,21 +228,6 @@ class SimilarService:
                 best[i] = c
         return sorted(best.items(), key=lambda p: (-p[1], p[0]))
 
-    def _boxes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, copy codes, copy embeddings) of the photo boxes found in framed files (a
-        screenshot's photo: hashcore/ingest/frame.py), from their stored features; kept in memory
-        until the database changes."""
-        assert self.copy is not None
-        copy = self.copy
-
-        def build(_previous: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            ids, feats = self.store.frames(FRAME_VERSION)
-            if not len(ids):
-                return ids, np.zeros((0, max(1, copy.bits // 64)), np.uint64), np.zeros((0, 1), np.float32)
-            return ids, copy.codes(feats), copy.embed(feats)
-
-        return self.store.cached(("frames", self.copy_model_id), build)
-
     def _framed_near(self, query: np.ndarray, exclude: int | None, reach: int) -> list[tuple[int, float]]:
         """(id, cosine) of the photos a framed file's photo box ties to the query, in the zone of
         doubt (copy codes within `reach`, copy cosine >= DOUBT_MIN_COSINE): framed files whose box
@@ -237,7 +235,7 @@ class SimilarService:
         file, the photos near its own box. The page around a photo puts a screenshot far from
         it in the copy code of the whole file."""
         assert self.copy is not None and self.copy_model_id is not None
-        ids, codes, embs = self._boxes()
+        ids, codes, embs = framed_boxes(self.store, self.copy, self.copy_model_id)
         if not len(ids):
             return []
         out: list[tuple[int, float]] = []

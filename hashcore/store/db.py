@@ -262,12 +262,7 @@ class Store(TagQueries, TrashLogQueries):
         if ids is not None:
             sql += " AND f.image_id IN (SELECT value FROM json_each(?))"
             args.append(json.dumps([int(i) for i in ids]))
-        rows = self.conn.execute(sql + " ORDER BY f.image_id", args).fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        out_ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        feats = np.stack([np.frombuffer(r[1], np.float16) for r in rows]).astype(np.float32)
-        return out_ids, feats
+        return _feature_rows(self.conn.execute(sql + " ORDER BY f.image_id", args).fetchall())
 
     def put_frame(self, c: sqlite3.Connection, image_id: int, version: int,
                   box: tuple[float, float, float, float] | None, feature: np.ndarray | None) -> None:
@@ -280,14 +275,10 @@ class Store(TagQueries, TrashLogQueries):
     def frames(self, version: int, status: str = "ok") -> tuple[np.ndarray, np.ndarray]:
         """(ids, features float32) of the photo boxes of this detector version found in photos of
         this status, ordered by id."""
-        rows = self.conn.execute(
+        return _feature_rows(self.conn.execute(
             "SELECT f.image_id, f.feature FROM frames f JOIN images i ON i.id = f.image_id "
             "WHERE i.status = ? AND f.version = ? AND f.feature IS NOT NULL ORDER BY f.image_id",
-            (status, version)).fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        return ids, np.stack([np.frombuffer(r[1], np.float16) for r in rows]).astype(np.float32)
+            (status, version)).fetchall())
 
     def frame_box(self, image_id: int, version: int) -> tuple[float, float, float, float] | None:
         row = self.conn.execute("SELECT box FROM frames WHERE image_id = ? AND version = ?",
@@ -433,3 +424,11 @@ class Store(TagQueries, TrashLogQueries):
                 "tags": one("SELECT count(DISTINCT tag) FROM tags"),
                 "models": [dict(r) for r in self.db.query("SELECT name, method, bits, role FROM models")],
                 "schema_version": self.version()}
+
+
+def _feature_rows(rows: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int64, features float32) from rows of (image id, float16 feature blob)."""
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    return ids, np.stack([np.frombuffer(r[1], np.float16) for r in rows]).astype(np.float32)
