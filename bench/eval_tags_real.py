@@ -307,6 +307,19 @@ def conse_scores(probs: np.ndarray, q_emb: np.ndarray, top: int = 10) -> np.ndar
     return q_emb @ semantic_vectors(probs, class_name_vectors(), top).T
 
 
+def plural(word: str) -> str:
+    """A regular English plural of a tag's last word ("giraffe" -> "giraffes", "valley" ->
+    "valleys", "fox" -> "foxes"): how a person may type the benchmark's queries."""
+    head, sep, last = word.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return head + sep + last
+
+
 def hamming_scores(head: object, feats: np.ndarray, q_emb: np.ndarray) -> np.ndarray:
     """-(Hamming distance) of query text codes to photo codes, ties broken by the towers'
     activations (L1) as the app's search does."""
@@ -326,10 +339,11 @@ def app_scores(head: object, feats: np.ndarray, probs: np.ndarray, queries: list
     else the Hamming distance; the activations' L1 for ties. Everything on the codes."""
     from hashcore.tags import fusion
     from hashcore.tags.auto import AutoTagger
+    from hashcore.tags.search import tag_forms
 
     tagger = AutoTagger.load()
     shown = [{w for w, _ in tagger.tags(p)} for p in probs]
-    boost = np.array([[q in tags for tags in shown] for q in queries], np.float64)
+    boost = np.array([[bool(set(tag_forms(q)) & tags) for tags in shown] for q in queries], np.float64)
     ai, at = head.image_activations(feats), head.text_activations(q_emb)  # type: ignore[attr-defined]
     thr = head.threshold  # type: ignore[attr-defined]
     bi, bt = ai > thr, at > thr
@@ -457,6 +471,7 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
     from hashcore.models.methods import load_head
     from hashcore.tags import multimodal  # noqa: F401  (registers the model class)
     from hashcore.tags.model import multimodal_info
+    from hashcore.tags.plural import singular
 
     truth, feats, probs, ids = pool_data(pool)
     tq: dict[str, list[str]] = truth["queries"]  # type: ignore[assignment]
@@ -486,8 +501,18 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
         row(f"{info.name} shipped, codes alone (Hamming)", hamming_scores(new, feats, q_emb), new.bits)
         row(f"{info.name} shipped + auto tags first (Hamming)",
             app_scores(new, feats, probs, queries, q_emb, fuse=False), new.bits)
+        # the app reads a plural as its singular (hashcore/tags/plural.py): "ruins" as "ruin"
+        read = [singular(q) for q in queries]
         row(f"{info.name} shipped, as the app ranks: + neighbour fusion (Hamming)",
-            app_scores(new, feats, probs, queries, q_emb), new.bits)
+            app_scores(new, feats, probs, read, embed(read)), new.bits)
+        # the same queries as a person may type them, in the plural ("giraffes", "leaves")
+        plurals = [plural(q) for q in queries]
+        row("ConSE float, the queries in the plural", conse_scores(probs, embed(plurals)))
+        row(f"{info.name} shipped, the queries in the plural, app order without reading them singular",
+            app_scores(new, feats, probs, plurals, embed(plurals)), new.bits)
+        read = [singular(q) for q in plurals]
+        row(f"{info.name} shipped, the queries in the plural, app order (Hamming)",
+            app_scores(new, feats, probs, read, embed(read)), new.bits)
     words: dict[str, list[str]] = truth["words"]  # type: ignore[assignment]
     senses: dict[str, list[str]] = truth["senses"]  # type: ignore[assignment]
     auto = auto_tag_precision(probs, ids, words, senses)

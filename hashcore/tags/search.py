@@ -43,6 +43,7 @@ from hashcore.tags.model import (
     multimodal_info,
     record_multimodal,
 )
+from hashcore.tags.plural import forms, singular
 
 if TYPE_CHECKING:
     from hashcore.tags.multimodal import MultimodalSparseHash
@@ -68,6 +69,12 @@ def query_tags(texts: str | Sequence[str]) -> list[str]:
     never a sequence of letters."""
     items = [texts] if isinstance(texts, str) else list(texts)
     return list(dict.fromkeys(t for t in (normalise_tag(x) for x in items) if t))
+
+
+def tag_forms(tag: str) -> list[str]:
+    """The spellings a query tag matches among photos' tags: as typed, in the singular and in
+    the plural ("dogs": "dogs", "dog"; "teacup": "teacup", "teacups"; hashcore/tags/plural.py)."""
+    return forms(tag)
 
 
 # A tag text is one the models cannot place ("zzxq"), and its nearest photos weak matches, when
@@ -245,7 +252,9 @@ class TagService:
         ids, codes, _ = self.tag_codes()
         if not len(ids):
             return []
-        acts = [head.text_activations(e[None])[0] for e in shared().encode(tags)] if tags else []
+        # the models read a plural as its singular ("dogs" as "dog"), as tags are written
+        texts_in = list(dict.fromkeys(singular(t) for t in tags))
+        acts = [head.text_activations(e[None])[0] for e in shared().encode(texts_in)] if tags else []
         if like_act is not None:
             acts.append(like_act[0])
         scan = best_scan(codes)
@@ -257,7 +266,7 @@ class TagService:
         which = above.argmax(0) if mode == "all" else above.argmin(0)
         rank = above[which, np.arange(len(ids))]
         combined = dist[which, np.arange(len(ids))]
-        person = counts_at(ids, self.store.person_tag_matches(tags))
+        person = self._person_tag_matches(tags, ids)
         # then the photos whose automatic tags name the very word (a photo auto-tagged "dog" is
         # never below an untagged one for "dog"), then the codes decide
         auto = self._auto_tag_matches(tags, ids)
@@ -283,16 +292,24 @@ class TagService:
         ("zzxq"; `weak_tags`) and no photo carries one of them as a tag. Cheap: the query's
         MiniLM vectors (cached by the search that ran) against the model's vocabulary vectors."""
         tags = query_tags(texts)
-        if not tags or not all(weak_tags(self.model(), tags)):
+        if not tags or not all(weak_tags(self.model(), [singular(t) for t in tags])):
             return False
-        return not any(self.store.ids_with_tag(t) for t in tags)
+        return not any(self.store.ids_with_tag(f) for t in tags for f in tag_forms(t))
 
-    def _auto_tag_matches(self, tags: list[str], ids: np.ndarray) -> np.ndarray:
-        """For each photo of `ids`, how many of the query's tags it carries as a tag of any
-        source (a person's tags count again, above, through person_tag_matches)."""
+    def _person_tag_matches(self, tags: list[str], ids: np.ndarray) -> np.ndarray:
+        """For each photo of `ids`, how many of the query's tags (in any of their forms) it
+        carries from a person or a file."""
         out = np.zeros(len(ids), np.int64)
         for t in tags:
-            tagged = self.store.ids_with_tag(t)
+            out += counts_at(ids, self.store.person_tag_matches(tag_forms(t))) > 0
+        return out
+
+    def _auto_tag_matches(self, tags: list[str], ids: np.ndarray) -> np.ndarray:
+        """For each photo of `ids`, how many of the query's tags (in any of their forms) it
+        carries as a tag of any source (a person's tags count again, above)."""
+        out = np.zeros(len(ids), np.int64)
+        for t in tags:
+            tagged = [i for f in tag_forms(t) for i in self.store.ids_with_tag(f)]
             if tagged:
                 out += np.isin(ids, np.asarray(tagged, np.int64))
         return out

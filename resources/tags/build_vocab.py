@@ -8,12 +8,17 @@ licence allows redistribution). Run once by hand:
 
     python resources/tags/build_vocab.py LEMMA_FILE SYNSETS_FILE
     python resources/tags/build_vocab.py --hierarchy /usr/share/wordnet   # Debian wordnet-base
+    python resources/tags/build_vocab.py --nouns /usr/share/wordnet
 
 The second writes imagenet_hierarchy.json: every WordNet 3.0 noun synset above the 1000 classes
 (hypernyms and instance hypernyms, up to "entity") with its lemmas and parents, and which of
 them are everyday words a person would type or accept as a tag ("dog", "bird", "flower", not
 "canine", "placental" or "artifact"). Nothing reads WordNet at run time; the JSON is derived
 data (WordNet's licence allows redistribution).
+
+The third writes nouns.json: WordNet 3.0's one-word noun lemmas and its irregular plurals
+(noun.exc), so that a tag search for "dogs" or "leaves" finds the photos tagged "dog" and "leaf"
+(hashcore/tags/plural.py).
 
 The class order is the sorted synset order, the same as the backbone's 1000 outputs.
 """
@@ -174,6 +179,28 @@ def build_hierarchy(folder: Path) -> None:
                               indent=0, ensure_ascii=False) + "\n")
 
 
+def build_nouns(folder: Path) -> None:
+    import re
+
+    lemmas = set()
+    for line in open(folder / "index.noun", encoding="latin-1"):
+        word = line.split(" ", 1)[0]
+        if not line.startswith(" ") and re.fullmatch(r"[a-z][a-z'-]*", word):
+            lemmas.add(word)
+    plurals: dict[str, str] = {}
+    for line in open(folder / "noun.exc", encoding="latin-1"):
+        f = line.split()
+        if len(f) >= 2 and re.fullmatch(r"[a-z][a-z'-]*", f[0]):
+            plurals.setdefault(f[0], f[1])
+    licence = " ".join(line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else ""
+                       for line in open(folder / "data.noun", encoding="latin-1") if line.startswith("  "))
+    out = Path(__file__).with_name("nouns.json")
+    out.write_text(json.dumps({"source": "WordNet 3.0 index.noun (one-word lemmas) and noun.exc (Debian "
+                               "wordnet-base); see build_vocab.py", "licence": " ".join(licence.split()),
+                               "lemmas": sorted(lemmas),
+                               "plurals": dict(sorted(plurals.items()))}, separators=(",", ":")) + "\n")
+
+
 def main(lemma_file: str, synsets_file: str) -> None:
     lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(lemma_file, encoding="utf-8"))
     wnids = [w.strip() for w in open(synsets_file, encoding="utf-8") if w.strip()]
@@ -199,5 +226,7 @@ def main(lemma_file: str, synsets_file: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "--hierarchy":
         build_hierarchy(Path(sys.argv[2]))
+    elif sys.argv[1] == "--nouns":
+        build_nouns(Path(sys.argv[2]))
     else:
         main(sys.argv[1], sys.argv[2])

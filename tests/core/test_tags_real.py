@@ -99,3 +99,35 @@ def test_an_auto_tagged_photo_is_never_below_an_untagged_one_for_its_tag(lib):
         dist = {i: int((head.encode(f[None])[0] != code).sum()) for i, f in feats.items()}
         outranked += max(dist[i] for i in ids) > min(d for i, d in dist.items() if i not in ids)
     assert outranked > 0
+
+
+def test_a_plural_is_read_as_its_singular():
+    from hashcore.tags.plural import forms, singular
+
+    cases = {"dogs": "dog", "leaves": "leaf", "mice": "mouse", "berries": "berry", "foxes": "fox",
+             "sea lions": "sea lion", "children": "child", "geese": "goose", "churches": "church"}
+    assert {w: singular(w) for w in cases} == cases
+    assert set(forms("teacup")) == {"teacup", "teacups"} and set(forms("mice")) >= {"mice", "mouse"}
+    # nouns that are plural in form, words WordNet does not know and other scripts stay as typed
+    for word in ("glasses", "scissors", "species", "people", "dog", "zzxqs", "кошки", "🐈s", "gs"):
+        assert singular(word) == word
+
+
+@pytest.mark.parametrize(("query", "right"), [("cows", ("cow",)), ("koalas", ("koala",)), ("bees", ("european-honey-bee",)),
+                                              ("oranges", ("citrus-fruits",)), ("kittens", CATS)])
+def test_a_word_in_the_plural_finds_what_the_singular_finds(lib, query, right):
+    hits = lib.find_tag([query], k=5)
+    assert set(stems(hits)[:len(right)]) == set(right), (query, stems(hits))
+
+
+def test_a_persons_tag_matches_its_plural_and_singular(lib):
+    ids = {Path(r["path"]).stem: r["id"] for r in lib.store.images()}
+    lib.store.add_tags([ids["coffee"]], ["teacups"])  # a person's tags, in either form
+    lib.store.add_tags([ids["rocket-launch"]], ["teacup"])
+    try:
+        for query in ("teacup", "teacups"):
+            assert {h.id for h in lib.find_tag([query], k=2)} == {ids["coffee"], ids["rocket-launch"]}, query
+        assert not lib.tag_query_is_weak(["teacups"])
+    finally:
+        lib.store.remove_tags([ids["coffee"]], ["teacups"])
+        lib.store.remove_tags([ids["rocket-launch"]], ["teacup"])
