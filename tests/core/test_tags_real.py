@@ -71,6 +71,19 @@ def test_everyday_words_come_before_fine_labels():
     assert "canine" not in words and "placental" not in words
 
 
+def test_a_fine_label_is_shown_only_where_it_refines_an_everyday_word():
+    tagger = AutoTagger.load()
+
+    def confident(name: str) -> np.ndarray:
+        p = np.full(1000, 0.01 / 999, np.float32)
+        p[tagger.class_names.index(name)] = 0.99
+        return p
+    # ImageNet's nearest classes for things it has no class for: on solar panels, on a statue
+    assert tagger.tags(confident("solar dish")) == [] and tagger.tags(confident("pedestal")) == []
+    shepherd = [w for w, _ in tagger.tags(confident("german shepherd"))]
+    assert shepherd[0] == "dog" and "german shepherd" in shepherd
+
+
 @pytest.mark.parametrize(("query", "right"), sorted(QUERIES.items()))
 def test_a_word_puts_its_untagged_real_photo_first(lib, query, right):
     hits = lib.find_tag([query], k=5)
