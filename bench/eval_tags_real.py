@@ -309,14 +309,17 @@ def conse_scores(probs: np.ndarray, q_emb: np.ndarray, top: int = 10) -> np.ndar
 
 
 def imagenet_knows(queries: list[str], folder: Path = WORDNET) -> np.ndarray:
-    """For each query, whether one of its first three WordNet noun senses has an ImageNet-1k class at
-    or below it ("dog", "tool", "hammer": yes; "windmill", "cathedral", "narwhal": no): whether the
-    backbone has any class for the thing at all."""
+    """For each query, whether the backbone has a class for the thing at all: one of the word's first
+    three WordNet noun senses has an ImageNet-1k class at or below it ("dog", "tool", "hammer"), or
+    its first sense is a kind of a class ("cathedral" of "church"; hashcore/tags/kinds.py). Not:
+    "windmill", "narwhal", "solar panel", "pliers"."""
     from hashcore.tags.hierarchy import load_hierarchy
+    from hashcore.tags.kinds import classes_of
 
     h = load_hierarchy()
     senses = _wordnet_senses(folder)
-    return np.array([any(len(h.members(s)) for s in senses.get(q, [])[:3]) for q in queries], bool)
+    return np.array([any(len(h.members(s)) for s in senses.get(q, [])[:3]) or bool(classes_of(q))
+                     for q in queries], bool)
 
 
 def plural(word: str) -> str:
@@ -504,6 +507,7 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
     """(ranking rows, automatic-tag rows) on one pool."""
     from hashcore.models.methods import load_head
     from hashcore.tags import multimodal  # noqa: F401  (registers the model class)
+    from hashcore.tags.kinds import query_vectors
     from hashcore.tags.model import multimodal_info
     from hashcore.tags.plural import singular
 
@@ -538,7 +542,7 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
             app_scores(new, feats, probs, queries, q_emb, fuse=False), new.bits)
         # the app reads a plural as its singular (hashcore/tags/plural.py): "ruins" as "ruin"
         read = [singular(q) for q in queries]
-        app = app_scores(new, feats, probs, read, embed(read))
+        app = app_scores(new, feats, probs, read, query_vectors(new, read, embed(read)))
         row(f"{info.name} shipped, as the app ranks: + neighbour fusion (Hamming)", app, new.bits)
         # the same queries as a person may type them, in the plural ("giraffes", "leaves")
         plurals = [plural(q) for q in queries]
@@ -547,7 +551,7 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
             app_scores(new, feats, probs, plurals, embed(plurals)), new.bits)
         read = [singular(q) for q in plurals]
         row(f"{info.name} shipped, the queries in the plural, app order (Hamming)",
-            app_scores(new, feats, probs, read, embed(read)), new.bits)
+            app_scores(new, feats, probs, read, query_vectors(new, read, embed(read))), new.bits)
         # where the backbone's vocabulary reaches, and where it does not
         known = imagenet_knows(queries)
         row(f"{info.name} shipped, as the app ranks, queries naming a thing ImageNet-1k has a class for",
@@ -637,8 +641,9 @@ def write_report(rows: list[dict[str, object]], auto: list[dict[str, object]], o
              "type the same queries in the plural (\"giraffes\", \"valleys\", \"foxes\"), as a person may: the "
              "app's order, and what it was before it read plurals as singulars. The four rows after them split "
              "the queries by whether the thing they name has an ImageNet-1k class at or below it (one of the "
-             "word's first three WordNet noun senses; `imagenet_knows`): \"dog\", \"hammer\", \"tool\" have, "
-             "\"windmill\", \"cathedral\", \"narwhal\", \"solar panel\" have not. The backbone, and so every "
+             "word's first three WordNet noun senses, or a class above its first sense; `imagenet_knows`): "
+             "\"dog\", \"hammer\", \"tool\", \"cathedral\" (a kind of church) have, \"windmill\", \"narwhal\", "
+             "\"solar panel\", \"pliers\" have not. The backbone, and so every "
              "row here, knows photos only through those 1000 classes.",
              "", "The shipped model (hashcore/tags/transfer.py) trains on the training pool only (bench/photos.py "
              "`training_pool()`: 172 photos, 2 crops/colour edits each here plus the 20 edits each of "

@@ -36,6 +36,7 @@ from hashcore.store.db import Store
 from hashcore.tags import fusion
 from hashcore.tags.auto import AutoTagger
 from hashcore.tags.keywords import file_keywords
+from hashcore.tags.kinds import query_vectors
 from hashcore.tags.model import (
     USER_MODEL,
     load_model,
@@ -254,7 +255,8 @@ class TagService:
             return []
         # the models read a plural as its singular ("dogs" as "dog"), as tags are written
         texts_in = list(dict.fromkeys(singular(t) for t in tags))
-        acts = [head.text_activations(e[None])[0] for e in shared().encode(texts_in)] if tags else []
+        vectors = query_vectors(head, texts_in, shared().encode(texts_in)) if tags else np.zeros((0, 384), np.float32)
+        acts = [head.text_activations(e[None])[0] for e in vectors]
         if like_act is not None:
             acts.append(like_act[0])
         scan = best_scan(codes)

@@ -9,6 +9,7 @@ licence allows redistribution). Run once by hand:
     python resources/tags/build_vocab.py LEMMA_FILE SYNSETS_FILE
     python resources/tags/build_vocab.py --hierarchy /usr/share/wordnet   # Debian wordnet-base
     python resources/tags/build_vocab.py --nouns /usr/share/wordnet
+    python resources/tags/build_vocab.py --kinds /usr/share/wordnet
 
 The second writes imagenet_hierarchy.json: every WordNet 3.0 noun synset above the 1000 classes
 (hypernyms and instance hypernyms, up to "entity") with its lemmas and parents, and which of
@@ -19,6 +20,11 @@ data (WordNet's licence allows redistribution).
 The third writes nouns.json: WordNet 3.0's one-word noun lemmas and its irregular plurals
 (noun.exc), so that a tag search for "dogs" or "leaves" finds the photos tagged "dog" and "leaf"
 (hashcore/tags/plural.py).
+
+The fourth writes kinds.json: the words whose first WordNet sense is a kind of one of the 1000
+classes without being a class itself ("cathedral" -> church, "gosling" -> goose, "canyon" -> valley),
+with those classes, so that a tag search for such a word also looks where its class's photos are
+(hashcore/tags/kinds.py).
 
 The class order is the sorted synset order, the same as the backbone's 1000 outputs.
 """
@@ -201,6 +207,31 @@ def build_nouns(folder: Path) -> None:
                                "plurals": dict(sorted(plurals.items()))}, separators=(",", ":")) + "\n")
 
 
+def build_kinds(folder: Path) -> None:
+    vocab = json.loads(Path(__file__).with_name("imagenet_vocab.json").read_text(encoding="utf-8"))
+    classes = {c["wnid"]: n for n, c in enumerate(vocab["classes"])}
+    lemmas, parents = read_wordnet(folder)
+    hierarchy = json.loads(Path(__file__).with_name("imagenet_hierarchy.json").read_text(encoding="utf-8"))
+    known = {w.lower() for syn in hierarchy["synsets"].values() for w in syn["lemmas"]}
+    kinds: dict[str, list[int]] = {}
+    for line in open(folder / "index.noun", encoding="latin-1"):
+        if line.startswith(" "):
+            continue
+        f = line.split()
+        word = f[0].replace("_", " ")
+        first = "n" + f[6 + int(f[3])]  # the word's first (most frequent) sense
+        if word in known or word != word.lower() or first in classes:
+            continue
+        up = [c for c in [first, *ancestors(first, parents)] if c in classes]
+        if up:
+            nearest = [c for c in up if not any(c in ancestors(o, parents) for o in up if o != c)]
+            kinds[word] = sorted(classes[c] for c in nearest)
+    out = Path(__file__).with_name("kinds.json")
+    out.write_text(json.dumps({"source": "WordNet 3.0 (Debian wordnet-base): words whose first noun sense lies "
+                               "below an ImageNet-1k class, with the nearest such classes (backbone order); see "
+                               "build_vocab.py", "kinds": dict(sorted(kinds.items()))}, separators=(",", ":")) + "\n")
+
+
 def main(lemma_file: str, synsets_file: str) -> None:
     lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(lemma_file, encoding="utf-8"))
     wnids = [w.strip() for w in open(synsets_file, encoding="utf-8") if w.strip()]
@@ -228,5 +259,7 @@ if __name__ == "__main__":
         build_hierarchy(Path(sys.argv[2]))
     elif sys.argv[1] == "--nouns":
         build_nouns(Path(sys.argv[2]))
+    elif sys.argv[1] == "--kinds":
+        build_kinds(Path(sys.argv[2]))
     else:
         main(sys.argv[1], sys.argv[2])

@@ -144,3 +144,22 @@ def test_a_persons_tag_matches_its_plural_and_singular(lib):
     finally:
         lib.store.remove_tags([ids["coffee"]], ["teacups"])
         lib.store.remove_tags([ids["rocket-launch"]], ["teacup"])
+
+
+def test_a_word_for_a_kind_of_an_imagenet_class_points_at_that_class(lib):
+    from hashcore.tags.kinds import classes_of, query_vectors
+
+    tagger = AutoTagger.load()
+    assert [tagger.class_names[c] for c in classes_of("cathedral")] == ["church"]
+    assert [tagger.class_names[c] for c in classes_of("honeybee")] == ["bee"]
+    assert classes_of("push") == [] and classes_of("church") == []  # other first senses; a class itself
+    head = lib.tag_model()
+    vec = np.eye(3, 384, dtype=np.float32)
+    out = query_vectors(head, ["cathedral", "dog", "zzxq"], vec)
+    assert not np.allclose(out[0], vec[0]) and np.allclose(out[1:], vec[1:])  # "dog" is in the vocabulary
+
+
+@pytest.mark.parametrize(("query", "right"), [("honeybee", "european-honey-bee"), ("bumblebee", "european-honey-bee"),
+                                              ("latte", "coffee"), ("navel orange", "citrus-fruits")])
+def test_a_kind_of_a_class_finds_its_photo(lib, query, right):
+    assert stems(lib.find_tag([query], k=5))[0] == right
