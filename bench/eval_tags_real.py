@@ -347,18 +347,21 @@ def hamming_scores(head: object, feats: np.ndarray, q_emb: np.ndarray) -> np.nda
 
 
 def app_scores(head: object, feats: np.ndarray, probs: np.ndarray, queries: list[str], q_emb: np.ndarray,
-               fuse: bool = True) -> np.ndarray:
+               fuse: bool = True, exact: bool = False) -> np.ndarray:
     """The order TagService.find gives a library of these photos with their automatic tags: photos
     auto-tagged with the query first; then (fuse) the reciprocal rank fusion of the query's Hamming
     ranking with the Hamming ranking by the first two photos' codes (hashcore/tags/fusion.py),
-    else the Hamming distance; the activations' L1 for ties. Everything on the codes."""
+    else the Hamming distance; the activations' L1 for ties. Everything on the codes. `exact`: an
+    automatic tag counts only when it is the query as typed (the app before it read phrases and
+    plurals), not any of its forms (hashcore/tags/search.py `tag_forms`)."""
     from hashcore.tags import fusion
     from hashcore.tags.auto import AutoTagger
     from hashcore.tags.search import tag_forms
 
     tagger = AutoTagger.load()
     shown = [{w for w, _ in tagger.tags(p)} for p in probs]
-    boost = np.array([[bool(set(tag_forms(q)) & tags) for tags in shown] for q in queries], np.float64)
+    boost = np.array([[bool(set([q] if exact else tag_forms(q)) & tags) for tags in shown] for q in queries],
+                     np.float64)
     ai, at = head.image_activations(feats), head.text_activations(q_emb)  # type: ignore[attr-defined]
     thr = head.threshold  # type: ignore[attr-defined]
     bi, bt = ai > thr, at > thr
@@ -509,7 +512,7 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
     from hashcore.tags import multimodal  # noqa: F401  (registers the model class)
     from hashcore.tags.kinds import query_vectors
     from hashcore.tags.model import multimodal_info
-    from hashcore.tags.plural import singular
+    from hashcore.tags.phrase import read as read_query
 
     truth, feats, probs, ids = pool_data(pool)
     tq: dict[str, list[str]] = truth["queries"]  # type: ignore[assignment]
@@ -540,18 +543,20 @@ def run_pool(pool: str, candidate: str | None = None) -> tuple[list[dict[str, ob
         row(f"{info.name} shipped, codes alone (Hamming)", hamming_scores(new, feats, q_emb), new.bits)
         row(f"{info.name} shipped + auto tags first (Hamming)",
             app_scores(new, feats, probs, queries, q_emb, fuse=False), new.bits)
-        # the app reads a plural as its singular (hashcore/tags/plural.py): "ruins" as "ruin"
-        read = [singular(q) for q in queries]
+        # the app reads a query's subject in the singular (hashcore/tags/phrase.py): "ruins" as "ruin"
+        read = [read_query(q) for q in queries]
         app = app_scores(new, feats, probs, read, query_vectors(new, read, embed(read)))
         row(f"{info.name} shipped, as the app ranks: + neighbour fusion (Hamming)", app, new.bits)
-        # the same queries as a person may type them, in the plural ("giraffes", "leaves")
-        plurals = [plural(q) for q in queries]
-        row("ConSE float, the queries in the plural", conse_scores(probs, embed(plurals)))
-        row(f"{info.name} shipped, the queries in the plural, app order without reading them singular",
-            app_scores(new, feats, probs, plurals, embed(plurals)), new.bits)
-        read = [singular(q) for q in plurals]
-        row(f"{info.name} shipped, the queries in the plural, app order (Hamming)",
-            app_scores(new, feats, probs, read, query_vectors(new, read, embed(read))), new.bits)
+        # the same queries as a person may type them: "giraffes", "photos of giraffes", "a giraffe"
+        for label, typed in (("in the plural", [plural(q) for q in queries]),
+                             ("as 'photos of ...'", [f"photos of {plural(q)}" for q in queries]),
+                             ("as 'a ...'", [f"a {q}" for q in queries])):
+            row(f"ConSE float, the queries {label}", conse_scores(probs, embed(typed)))
+            row(f"{info.name} shipped, the queries {label}, app order reading them as typed (before)",
+                app_scores(new, feats, probs, typed, embed(typed), exact=True), new.bits)
+            read = [read_query(q) for q in typed]
+            row(f"{info.name} shipped, the queries {label}, app order (Hamming)",
+                app_scores(new, feats, probs, read, query_vectors(new, read, embed(read))), new.bits)
         # where the backbone's vocabulary reaches, and where it does not
         known = imagenet_knows(queries)
         row(f"{info.name} shipped, as the app ranks, queries naming a thing ImageNet-1k has a class for",
@@ -636,10 +641,13 @@ def write_report(rows: list[dict[str, object]], auto: list[dict[str, object]], o
              f"weight {fusion.WEIGHT}) with the ranking by summed Hamming distance to its first "
              f"{fusion.SEEDS} photos (hashcore/tags/fusion.py). The fusion's settings were chosen on the "
              "training pool only (`--pool train`, the table below; a grid of 1-3 seed photos, k 10/30/60, "
-             "weight 0.5/1: highest hit@5, then mAP), never on these photos. The app reads a plural as its "
-             "singular (hashcore/tags/plural.py, WordNet's rule: \"ruins\" is read \"ruin\"). The last three rows "
-             "type the same queries in the plural (\"giraffes\", \"valleys\", \"foxes\"), as a person may: the "
-             "app's order, and what it was before it read plurals as singulars. The four rows after them split "
+             "weight 0.5/1: highest hit@5, then mAP), never on these photos. The app reads what was typed: "
+             "\"photos of giraffes\" and \"a giraffe\" as \"giraffe\" (hashcore/tags/phrase.py), a plural as its "
+             "singular (hashcore/tags/plural.py, WordNet's rule: \"ruins\" is read \"ruin\"), and a word for a "
+             "kind of an ImageNet class also near that class (hashcore/tags/kinds.py: \"cathedral\" near "
+             "\"church\"). The next nine rows type the same queries as a person may: in the plural "
+             "(\"giraffes\", \"valleys\"), as \"photos of giraffes\" and as \"a giraffe\"; for each, ConSE, "
+             "the app's order before it read them so, and now. The four rows after them split "
              "the queries by whether the thing they name has an ImageNet-1k class at or below it (one of the "
              "word's first three WordNet noun senses, or a class above its first sense; `imagenet_knows`): "
              "\"dog\", \"hammer\", \"tool\", \"cathedral\" (a kind of church) have, \"windmill\", \"narwhal\", "

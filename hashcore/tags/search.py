@@ -44,7 +44,8 @@ from hashcore.tags.model import (
     multimodal_info,
     record_multimodal,
 )
-from hashcore.tags.plural import forms, singular
+from hashcore.tags.phrase import read, subject
+from hashcore.tags.plural import forms
 
 if TYPE_CHECKING:
     from hashcore.tags.multimodal import MultimodalSparseHash
@@ -73,9 +74,10 @@ def query_tags(texts: str | Sequence[str]) -> list[str]:
 
 
 def tag_forms(tag: str) -> list[str]:
-    """The spellings a query tag matches among photos' tags: as typed, in the singular and in
-    the plural ("dogs": "dogs", "dog"; "teacup": "teacup", "teacups"; hashcore/tags/plural.py)."""
-    return forms(tag)
+    """The spellings a query tag matches among photos' tags: as typed, and its subject in the
+    singular and in the plural ("photos of dogs": "dog", "dogs"; "teacup": "teacup", "teacups";
+    hashcore/tags/phrase.py, hashcore/tags/plural.py)."""
+    return list(dict.fromkeys([tag, *forms(subject(tag))]))
 
 
 # A tag text is one the models cannot place ("zzxq"), and its nearest photos weak matches, when
@@ -253,8 +255,8 @@ class TagService:
         ids, codes, _ = self.tag_codes()
         if not len(ids):
             return []
-        # the models read a plural as its singular ("dogs" as "dog"), as tags are written
-        texts_in = list(dict.fromkeys(singular(t) for t in tags))
+        # the models read "photos of dogs" as "dog", as tags are written (hashcore/tags/phrase.py)
+        texts_in = list(dict.fromkeys(read(t) for t in tags))
         vectors = query_vectors(head, texts_in, shared().encode(texts_in)) if tags else np.zeros((0, 384), np.float32)
         acts = [head.text_activations(e[None])[0] for e in vectors]
         if like_act is not None:
@@ -294,7 +296,7 @@ class TagService:
         ("zzxq"; `weak_tags`) and no photo carries one of them as a tag. Cheap: the query's
         MiniLM vectors (cached by the search that ran) against the model's vocabulary vectors."""
         tags = query_tags(texts)
-        if not tags or not all(weak_tags(self.model(), [singular(t) for t in tags])):
+        if not tags or not all(weak_tags(self.model(), [read(t) for t in tags])):
             return False
         return not any(self.store.ids_with_tag(f) for t in tags for f in tag_forms(t))
 

@@ -126,6 +126,20 @@ def test_a_plural_is_read_as_its_singular():
         assert singular(word) == word
 
 
+def test_a_search_reads_the_thing_a_phrase_asks_for():
+    from hashcore.tags.phrase import read
+
+    cases = {"photos of dogs": "dog", "a koala": "koala", "show me pictures of my cats": "cat",
+             "the beach": "beach", "images with boats": "boat", "beach photos": "beach",
+             "sea lions": "sea lion", "the photos": "photo", "photos of": "photos of", "кошки": "кошки"}
+    assert {q: read(q) for q in cases} == cases
+
+
+@pytest.mark.parametrize("query", ["photos of koalas", "a koala", "show me pictures of koalas", "koala photos"])
+def test_a_phrase_finds_what_its_subject_finds(lib, query):
+    assert stems(lib.find_tag([query], k=5))[0] == "koala", query
+
+
 @pytest.mark.parametrize(("query", "right"), [("cows", ("cow",)), ("koalas", ("koala",)), ("bees", ("european-honey-bee",)),
                                               ("oranges", ("citrus-fruits",)), ("kittens", CATS)])
 def test_a_word_in_the_plural_finds_what_the_singular_finds(lib, query, right):
