@@ -195,7 +195,8 @@ class TagsPanel(PhotoPanel):
             self.count.setText(f"Weak matches: no word the tag models know is close to “{result.text}”; "
                                f"{len(rows):,} nearest photos anyway · {result.seconds * 1000:.0f} ms")
             return
-        self.count.setText(f"{len(rows):,} photos of “{result.text}”, nearest first · "
+        words = getattr(result, "read", "") or result.text  # "dog", when "photos of dogs" was typed
+        self.count.setText(f"{len(rows):,} photos of “{words}”, nearest first · "
                            f"{result.seconds * 1000:.0f} ms" if rows else f"Nothing found for “{result.text}”")
 
     def set_suggestions(self, image_id: int, tags: list[tuple[str, int]]) -> None:

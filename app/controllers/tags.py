@@ -22,18 +22,24 @@ LOADING_TEXT = "Loading the tag search models (first search only)…"
 
 @dataclass
 class WeighedTagSearch(jobs.TagSearchResult):
-    """A tag search's result, and whether its matches are weak (Library.tag_query_is_weak)."""
+    """A tag search's result, whether its matches are weak (Library.tag_query_is_weak), and what
+    the search read in the text ("dog" in "photos of dogs"; hashcore/tags/phrase.py)."""
 
     weak: bool = False
+    read: str = ""
 
 
 def tag_search_job(ctx: Any, text: str) -> WeighedTagSearch:
     """jobs.tag_search_job, then in the same worker the cheap check whether the models could
     place the words at all ("zzxq"): the panel then says the matches are weak."""
+    from hashcore.tags.phrase import read
+    from hashcore.tags.search import query_tags
+
     result = jobs.tag_search_job(ctx, text)
     with ctx.library() as lib:
         weak = bool(result.hits) and lib.tag_query_is_weak(text.split(","))
-    return WeighedTagSearch(result.text, result.hits, result.seconds, weak)
+    return WeighedTagSearch(result.text, result.hits, result.seconds, weak,
+                            ", ".join(dict.fromkeys(read(t) for t in query_tags(text.split(",")))))
 
 
 def load_tag_models_job(ctx: Any) -> None:

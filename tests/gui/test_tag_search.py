@@ -54,3 +54,15 @@ def test_a_word_the_models_cannot_place_says_the_matches_are_weak(qtbot, indexed
         qtbot.keyClick(box, Qt.Key.Key_Return)
     assert not blocker.args[0].weak
     assert "Weak" not in tp.count.text() and "photos of “flower”" in tp.count.text()
+
+
+def test_a_phrase_is_searched_for_its_subject_and_the_panel_says_so(qtbot, indexed) -> None:  # noqa: ANN001
+    win = indexed
+    win.tabs.setCurrentWidget(win.tags)
+    tp = win.tags
+    qtbot.keyClicks(tp.semantic_edit, "show me photos of cats")
+    with qtbot.waitSignal(win.tagSearchFinished, timeout=60_000) as blocker:
+        qtbot.keyClick(tp.semantic_edit, Qt.Key.Key_Return)
+    assert blocker.args[0].read == "cat" and not blocker.args[0].weak
+    assert "chelsea-cat" in Path(tp.model.rows[0]["path"]).stem
+    assert "photos of “cat”" in tp.count.text()
