@@ -42,7 +42,9 @@ def test_a_query_the_models_cannot_place_says_its_matches_are_weak(db):
     assert len(paths) == 3 and all(Path(p.split(maxsplit=1)[1]).is_file() for p in paths)  # nearest photos anyway
     hits = json.loads(hashcore("find-tag", "zzxq", "-k", "3", "--json", db=db, ok=False).stdout)
     assert len(hits) == 3 and all(h["weak"] is True for h in hits)
-    for word in ("dog", "flower"):
+    phrase = hashcore("find-tag", "photos of zzxqs", "-k", "1", db=db, ok=False).stdout
+    assert phrase.startswith('weak matches: no word the tag models know is close to "zzxqs"'), phrase  # what it read
+    for word in ("dog", "flower", "photos of dogs"):
         plain = hashcore("find-tag", word, "-k", "3", db=db, ok=False).stdout
         assert "weak" not in plain and len(plain.splitlines()) == 3, plain
         assert all("weak" not in h for h in json.loads(hashcore("find-tag", word, "-k", "3", "--json",
