@@ -45,7 +45,7 @@ from hashcore.tags.model import (
     record_multimodal,
 )
 from hashcore.tags.phrase import read, subject
-from hashcore.tags.plural import forms
+from hashcore.tags.plural import forms, singular
 
 if TYPE_CHECKING:
     from hashcore.tags.multimodal import MultimodalSparseHash
@@ -440,10 +440,11 @@ class TagService:
                 "seconds": round(time.monotonic() - t0, 1), "steps": steps}
 
     def _photo_tags(self, ids: np.ndarray) -> list[list[str]]:
-        """The normalised tags people gave each of these photos (in the order of `ids`)."""
+        """The normalised tags people gave each of these photos (in the order of `ids`), in the
+        singular: "kayaks" on some photos and "kayak" on others are one tag to learn."""
         pos = {int(i): n for n, i in enumerate(ids)}
         photo_tags: list[list[str]] = [[] for _ in ids]
         for image_id, tag in self.store.person_tags():
             if image_id in pos and normalise_tag(tag):
-                photo_tags[pos[image_id]].append(normalise_tag(tag))
+                photo_tags[pos[image_id]].append(singular(normalise_tag(tag)))
         return photo_tags

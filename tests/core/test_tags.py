@@ -131,7 +131,8 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
     other = Library(Config(home=home), db_path=lib.store.path)
     try:
         ids = [photo_id(other, s) for s in ("coins", "camera", "retina")]
-        other.store.add_tags(ids, ["heirloom"])
+        other.store.add_tags(ids[:2], ["heirloom"])
+        other.store.add_tags(ids[2:], ["heirlooms"])  # one tag in two spellings: three photos of it
         info = other.learn_tags(min_photos=3, steps=150)
         assert info["tags"] == ["heirloom"] and (home / "models" / "multimodal-user.npz").is_file()
         assert other.tag_model().params["user_tags"] == ["heirloom"]
@@ -144,7 +145,7 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
             assert set(h.id for h in other.find_tag([word], k=3)) == set(ids), word
         assert list(other.config.shared_cache_dir.glob("word-vectors-*.npy"))  # made once per user
         with pytest.raises(HashLensError, match="3 or more"):
-            other.store.remove_tags(ids, ["heirloom"])
+            other.store.remove_tags(ids, ["heirloom", "heirlooms"])
             other.learn_tags(min_photos=3, steps=5)
     finally:
         other.close()
