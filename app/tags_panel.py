@@ -185,10 +185,13 @@ class TagsPanel(PhotoPanel):
         from app.similar_panel import distance_colour
 
         bits = self.ctx.config.bits
+        def how(h: Any) -> str:
+            if h.exact_code:
+                return " · you tagged it so"
+            return " · tagged so automatically" if getattr(h, "tagged", False) else ""
         rows = [{"id": h.id, "path": h.path, "distance": h.distance, "rank": n,
                  "badge": ("tagged" if h.exact_code else str(h.distance), distance_colour(h.distance, bits)),
-                 "tooltip": f"#{n} · distance {h.distance}{' · you tagged it so' if h.exact_code else ''}\n"
-                            f"{display_path(h.path)}"}
+                 "tooltip": f"#{n} · distance {h.distance}{how(h)}\n{display_path(h.path)}"}
                 for n, h in enumerate(result.hits, 1)]
         self.model.set_rows(rows)
         if rows and getattr(result, "weak", False):  # the nearest photos, not photos of the words
@@ -196,8 +199,14 @@ class TagsPanel(PhotoPanel):
                                f"{len(rows):,} nearest photos anyway · {result.seconds * 1000:.0f} ms")
             return
         words = getattr(result, "read", "") or result.text  # "dog", when "photos of dogs" was typed
-        self.count.setText(f"{len(rows):,} photos of “{words}”, nearest first · "
-                           f"{result.seconds * 1000:.0f} ms" if rows else f"Nothing found for “{result.text}”")
+        tagged = sum(bool(getattr(h, "tagged", False)) for h in result.hits)
+        if not rows:
+            self.count.setText(f"Nothing found for “{result.text}”")
+        elif 0 < tagged < len(rows):  # the tagged ones first, then the codes' nearest: say which is which
+            self.count.setText(f"{tagged:,} tagged “{words}”, then {len(rows) - tagged:,} more, nearest first · "
+                               f"{result.seconds * 1000:.0f} ms")
+        else:
+            self.count.setText(f"{len(rows):,} photos of “{words}”, nearest first · {result.seconds * 1000:.0f} ms")
 
     def set_suggestions(self, image_id: int, tags: list[tuple[str, int]]) -> None:
         self.suggest_for = image_id

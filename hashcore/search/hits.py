@@ -10,7 +10,8 @@ from typing import Any
 class Hit:
     """One photo found: its id and path, its Hamming distance to the query, and whether its code
     equals the query's exactly (tag search: whether a person gave it the very tag); `copy`: a copy
-    of the query photo (an edit of it, found by the copy-detection head), listed first."""
+    of the query photo (an edit of it, found by the copy-detection head), listed first; `tagged`
+    (tag search): the photo carries a word of the query as a tag, a person's or automatic."""
 
     id: int
     path: str
@@ -18,9 +19,12 @@ class Hit:
     exact_code: bool
     copy: bool = False
     maybe_copy: bool = False
+    tagged: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "path": self.path, "distance": self.distance}
+        if self.tagged:
+            out["tagged"] = True
         if self.copy:
             out["copy"] = True
         if self.maybe_copy:

@@ -288,7 +288,7 @@ class TagService:
             rank = fusion.fused_rank(rank, near)
         ranked = self._rerank(head, ids, cand, rank, boost, acts, k)
         rows = {r["id"]: r for r in self.store.images(ids=[int(ids[j]) for j in ranked])}
-        return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(person[j]))
+        return [Hit(int(ids[j]), rows[int(ids[j])]["path"], int(combined[j]), bool(person[j]), tagged=bool(boost[j]))
                 for j in ranked if int(ids[j]) in rows]
 
     def weak(self, texts: str | Sequence[str]) -> bool:

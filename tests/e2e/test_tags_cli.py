@@ -73,3 +73,10 @@ def test_tag_list_says_which_tags_a_person_did_not_write(db):
     listing = hashcore("tag", "list", db=db, ok=False).stdout.splitlines()
     assert "chelsea (1)" in listing
     assert "cat (auto, 1)" in listing, listing  # only the model tagged the cat "cat"
+
+
+def test_find_tag_json_marks_the_photos_that_carry_the_word_as_a_tag(db):
+    assert hashcore("auto-tag", db=db, ok=False).returncode == 0
+    hits = json.loads(hashcore("find-tag", "photos of cats", "-k", "3", "--json", db=db, ok=False).stdout)
+    assert Path(hits[0]["path"]).stem == "chelsea-cat" and hits[0]["tagged"] is True  # auto-tagged "cat"
+    assert all("tagged" not in h for h in hits[1:])

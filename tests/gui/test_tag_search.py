@@ -21,7 +21,12 @@ def test_typing_a_word_finds_untagged_photos_and_suggests_tags(qtbot, indexed) -
     stems = [Path(r["path"]).stem for r in tp.model.rows[:5]]
     assert any("chelsea-cat" in s for s in stems), stems
     assert all(r["badge"][0].isdigit() or r["badge"][0] == "tagged" for r in tp.model.rows)
-    assert "photos of “cat”" in tp.count.text()
+    # the photos tagged "cat" (automatically, here) come first, and the count line says where they end
+    hits = blocker.args[0].hits
+    tagged = sum(h.tagged for h in hits)
+    assert 0 < tagged < len(hits) and all(h.tagged for h in hits[:tagged])
+    assert tp.count.text().startswith(f"{tagged} tagged “cat”, then {len(hits) - tagged} more, nearest first")
+    assert "tagged so automatically" in tp.model.rows[0]["tooltip"]
     # choosing a photo shows suggestions, marked as suggestions; double-click accepts one
     cat_row = next(n for n, r in enumerate(tp.model.rows) if "chelsea-cat" in r["path"])
     tp.grid.setCurrentIndex(tp.model.index(cat_row))
@@ -65,4 +70,4 @@ def test_a_phrase_is_searched_for_its_subject_and_the_panel_says_so(qtbot, index
         qtbot.keyClick(tp.semantic_edit, Qt.Key.Key_Return)
     assert blocker.args[0].read == "cat" and not blocker.args[0].weak
     assert "chelsea-cat" in Path(tp.model.rows[0]["path"]).stem
-    assert "photos of “cat”" in tp.count.text()
+    assert "tagged “cat”" in tp.count.text()
