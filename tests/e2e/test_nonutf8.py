@@ -82,7 +82,7 @@ def test_tags_follow_it_and_a_rename_keeps_them(library):
     assert as_json(hashcore("tag", "list", "--json", env=env)) == {"espresso": 1}
     assert [t["tag"] for t in as_json(hashcore("tag", "list", str(pid), "--json", env=env))[str(pid)]] == ["espresso"]
     found = as_json(hashcore("find-tag", "espresso", "-k", "3", "--json", env=env))
-    assert found[0] == {"id": pid, "path": shown(lib), "distance": found[0]["distance"]}
+    assert found[0] == {"id": pid, "path": shown(lib), "distance": found[0]["distance"], "tagged": True}
     renamed = os.path.join(os.fsencode(lib), b"\xe9t\xe9 caf\xe9.jpg")
     os.rename(os.path.join(os.fsencode(lib), NAME), renamed)  # another Latin-1 name: a move
     report = as_json(hashcore("index", str(lib), "--json", env=env, real_process=True))
