@@ -35,6 +35,7 @@ eval: $(STAMP)
 	test -f .cache/fmnist_features_224.npz || $(PY) bench/eval_features.py --size 224 --threads 2
 	$(PY) -m bench.evaluate --size 224 --bits 16 32 48 64 --out docs
 	$(PY) bench/eval_tags.py eval --size 224 --learn-steps 400 --out docs/results_tags.json --results-json docs/results.json
+	test -f /usr/share/wordnet/index.noun || { echo "the real-photo tag benchmark needs WordNet: sudo apt-get install wordnet-base"; exit 1; }
 	$(PY) -m bench.eval_tags_real
 	$(PY) -m bench.eval_dups
 
