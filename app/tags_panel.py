@@ -185,10 +185,11 @@ class TagsPanel(PhotoPanel):
         from app.similar_panel import distance_colour
 
         bits = self.ctx.config.bits
+
         def how(h: Any) -> str:
             if h.exact_code:
                 return " · you tagged it so"
-            return " · tagged so automatically" if getattr(h, "tagged", False) else ""
+            return " · tagged so automatically" if h.tagged else ""
         rows = [{"id": h.id, "path": h.path, "distance": h.distance, "rank": n,
                  "badge": ("tagged" if h.exact_code else str(h.distance), distance_colour(h.distance, bits)),
                  "tooltip": f"#{n} · distance {h.distance}{how(h)}\n{display_path(h.path)}"}
@@ -199,7 +200,7 @@ class TagsPanel(PhotoPanel):
                                f"{len(rows):,} nearest photos anyway · {result.seconds * 1000:.0f} ms")
             return
         words = getattr(result, "read", "") or result.text  # "dog", when "photos of dogs" was typed
-        tagged = sum(bool(getattr(h, "tagged", False)) for h in result.hits)
+        tagged = sum(h.tagged for h in result.hits)
         if not rows:
             self.count.setText(f"Nothing found for “{result.text}”")
         elif 0 < tagged < len(rows):  # the tagged ones first, then the codes' nearest: say which is which

@@ -22,6 +22,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -323,16 +324,11 @@ def imagenet_knows(queries: list[str], folder: Path = WORDNET) -> np.ndarray:
 
 
 def plural(word: str) -> str:
-    """A regular English plural of a tag's last word ("giraffe" -> "giraffes", "valley" ->
-    "valleys", "fox" -> "foxes"): how a person may type the benchmark's queries."""
-    head, sep, last = word.rpartition(" ")
-    if last.endswith(("s", "x", "z", "ch", "sh")):
-        last += "es"
-    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return head + sep + last
+    """How a person may type a query in the plural ("giraffes", "valleys", "foxes"): the regular
+    English plural of its last word (hashcore/tags/plural.py, which also reads it back)."""
+    from hashcore.tags.plural import plural as regular
+
+    return regular(word)
 
 
 def hamming_scores(head: object, feats: np.ndarray, q_emb: np.ndarray) -> np.ndarray:
@@ -713,30 +709,38 @@ def progress(done: int, total: int, text: str) -> None:
     sys.stderr.write(f"\r{done}/{total} {text}   ")
 
 
-def ship(args: argparse.Namespace) -> Path:
-    """Train the transfer tag model on the training pool only; write it (to --model, or as the
-    shipped model with its manifest entry)."""
+def train_head(feats: np.ndarray, params: Any) -> Any:
+    """The transfer tag model (hashcore/tags/transfer.py) trained on these backbone features with
+    `params` (a TransferParams): the text side is every hierarchy word and group word."""
     from hashcore.config import RESOURCES
-    from hashcore.models.manifest import HeadInfo
     from hashcore.tags import multimodal as mm
     from hashcore.tags import transfer as tr
     from hashcore.tags.hierarchy import load_hierarchy
-    from hashcore.tags.model import record_multimodal
 
     groups = json.loads((RESOURCES / "tags" / "imagenet_vocab.json").read_text(encoding="utf-8"))["groups"]
     texts, tcls = tr.text_vocabulary(load_hierarchy().word_classes(), groups)
     temb, cemb = embed(texts), class_name_vectors()
     fc = mm.classifier_weights()
+    amap = mm.logit_map(fc)
+    state = tr.train_transfer(tr.TransferData(feats @ amap[0] + amap[1], temb, tcls, cemb), params, progress)
+    sys.stderr.write("\n")
+    return tr.assemble(state, texts, tcls, temb, cemb, fc, params)
+
+
+def ship(args: argparse.Namespace) -> Path:
+    """Train the transfer tag model on the training pool only; write it (to --model, or as the
+    shipped model with its manifest entry)."""
+    from hashcore.config import RESOURCES
+    from hashcore.models.manifest import HeadInfo
+    from hashcore.tags import transfer as tr
+    from hashcore.tags.model import record_multimodal
+
     feats = photo_features("train")["features"]
     for extra in args.extra_views or []:  # more edited views of the same training-pool photos
         with np.load(extra, allow_pickle=False) as z:
             feats = np.concatenate([feats, z["feature"].astype(np.float32)])
-    amap = mm.logit_map(fc)
-    params = tr.TransferParams(bits=args.bits, steps=args.steps, seed=args.seed, layers=args.layers,
-                               own_share=args.own_share)
-    state = tr.train_transfer(tr.TransferData(feats @ amap[0] + amap[1], temb, tcls, cemb), params, progress)
-    sys.stderr.write("\n")
-    head = tr.assemble(state, texts, tcls, temb, cemb, fc, params)
+    head = train_head(feats, tr.TransferParams(bits=args.bits, steps=args.steps, seed=args.seed, layers=args.layers,
+                                               own_share=args.own_share))
     if args.model:
         head.save(args.model)
         return Path(args.model)

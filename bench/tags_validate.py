@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 
 import numpy as np
 
@@ -41,29 +40,19 @@ def split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], dic
             feats.append(z["feature"][~np.isin(z["photo"], sorted(back))].astype(np.float32))
     keep = held & (d["view"] == 0)
     ids = [str(i) for i in d["ids"][keep]]
-    truth = E.truth_from_names(pool="train")
-    queries = {w: [p for p in ps if p in ids] for w, ps in truth["queries"].items()}  # type: ignore[union-attr]
+    every: dict[str, list[str]] = E.truth_from_names(pool="train")["queries"]  # type: ignore[assignment]
+    queries = {w: [p for p in ps if p in ids] for w, ps in every.items()}
     return np.concatenate(feats), d["features"][keep], d["probs"][keep], ids, {w: p for w, p in queries.items() if p}
 
 
 def run(args: argparse.Namespace) -> dict[str, float]:
-    from hashcore.config import RESOURCES
-    from hashcore.tags import multimodal as mm
     from hashcore.tags import transfer as tr
-    from hashcore.tags.hierarchy import load_hierarchy
     from hashcore.tags.kinds import query_vectors
     from hashcore.tags.phrase import read
 
     train, feats, probs, ids, truth = split(args.split)
-    groups = json.loads((RESOURCES / "tags" / "imagenet_vocab.json").read_text(encoding="utf-8"))["groups"]
-    texts, tcls = tr.text_vocabulary(load_hierarchy().word_classes(), groups)
-    temb, cemb = E.embed(texts), E.class_name_vectors()
-    fc = mm.classifier_weights()
-    amap = mm.logit_map(fc)
-    params = tr.TransferParams(bits=args.bits, steps=args.steps, seed=args.seed, synth_share=args.synth_share,
-                               w_i2t=args.w_i2t, temp=args.temp)
-    state = tr.train_transfer(tr.TransferData(train @ amap[0] + amap[1], temb, tcls, cemb), params, E.progress)
-    head = tr.assemble(state, texts, tcls, temb, cemb, fc, params)
+    head = E.train_head(train, tr.TransferParams(bits=args.bits, steps=args.steps, seed=args.seed,
+                                                      synth_share=args.synth_share, w_i2t=args.w_i2t, temp=args.temp))
     queries = sorted(truth)
     pos = {p: n for n, p in enumerate(ids)}
     rel = np.zeros((len(queries), len(ids)), bool)

@@ -200,10 +200,9 @@ def cmd_find_tag(args: argparse.Namespace) -> int:
         weak = bool(hits) and like is None and lib.tag_query_is_weak(args.text)
     text = "\n".join(f"{h.distance:4d}{'*' if h.exact_code else ' '} {h.path}" for h in hits)
     if weak:  # the nearest photos, but nothing the models know is near the words
-        from hashcore.tags.phrase import read
-        from hashcore.tags.search import query_tags
+        from hashcore.tags.search import read_tags
 
-        words = ", ".join(f'"{w}"' for w in dict.fromkeys(read(t) for t in query_tags(args.text)))
+        words = ", ".join(f'"{w}"' for w in read_tags(args.text))
         text = f"weak matches: no word the tag models know is close to {words}; nearest photos anyway\n{text}"
     _out(args, [{**h.as_json(), "weak": True} if weak else h.as_json() for h in hits], text or "nothing found")
     return 0

@@ -32,14 +32,12 @@ class WeighedTagSearch(jobs.TagSearchResult):
 def tag_search_job(ctx: Any, text: str) -> WeighedTagSearch:
     """jobs.tag_search_job, then in the same worker the cheap check whether the models could
     place the words at all ("zzxq"): the panel then says the matches are weak."""
-    from hashcore.tags.phrase import read
-    from hashcore.tags.search import query_tags
+    from hashcore.tags.search import read_tags
 
     result = jobs.tag_search_job(ctx, text)
     with ctx.library() as lib:
         weak = bool(result.hits) and lib.tag_query_is_weak(text.split(","))
-    return WeighedTagSearch(result.text, result.hits, result.seconds, weak,
-                            ", ".join(dict.fromkeys(read(t) for t in query_tags(text.split(",")))))
+    return WeighedTagSearch(result.text, result.hits, result.seconds, weak, ", ".join(read_tags(text.split(","))))
 
 
 def load_tag_models_job(ctx: Any) -> None:

@@ -14,7 +14,6 @@ held-out, "canyon" and "cathedral" (bench/eval_tags_real.py).
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from hashcore.tags.multimodal import MultimodalSparseHash
 
 KINDS_PATH = RESOURCES / "tags" / "kinds.json"
-_VOCAB: weakref.WeakKeyDictionary[MultimodalSparseHash, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=1)
@@ -40,13 +38,6 @@ def classes_of(tag: str) -> list[int]:
     return list(_kinds().get(tag, []))
 
 
-def _vocabulary(head: MultimodalSparseHash) -> frozenset[str]:
-    words = _VOCAB.get(head)
-    if words is None:
-        words = _VOCAB.setdefault(head, frozenset(head.vocab()[0]))
-    return words
-
-
 def query_vectors(head: MultimodalSparseHash, tags: Sequence[str], vectors: np.ndarray) -> np.ndarray:
     """The text vectors the tag tower reads for these (normalised, singular) tags, given their
     MiniLM vectors: as they are, except a word the model's vocabulary lacks that is a kind of an
@@ -54,7 +45,7 @@ def query_vectors(head: MultimodalSparseHash, tags: Sequence[str], vectors: np.n
     out = np.array(vectors, np.float32, copy=True)
     if "class_emb" not in head.state:
         return out  # a model file from before issue 15 has no class vectors
-    vocab = _vocabulary(head)
+    vocab = head.vocab_words()
     for n, tag in enumerate(tags):
         cls = classes_of(tag) if tag not in vocab else []
         if cls and np.any(out[n]):

@@ -179,6 +179,12 @@ class MultimodalSparseHash(HashHead):
         data = json.loads(bytes(self.state["vocab_json"]).decode())
         return data["texts"], data["concepts"]
 
+    def vocab_words(self) -> frozenset[str]:
+        """The tag texts of `vocab`, as a set, parsed once per loaded model."""
+        if "_vocab_words" not in self.__dict__:
+            self.__dict__["_vocab_words"] = frozenset(self.vocab()[0])
+        return self.__dict__["_vocab_words"]
+
     def vocab_activations(self) -> np.ndarray:
         if "vocab_act" not in self.state:
             self.state["vocab_act"] = self.text_activations(self.state["vocab_emb"].astype(np.float32))

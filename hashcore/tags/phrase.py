@@ -4,9 +4,9 @@ Tags are bare nouns ("dog", "sea lion"); people type phrases. The text model rea
 as a sentence about photos, and the held-out tag benchmark's mAP falls from 0.519 to 0.413 when
 each query is typed that way (0.476 for "a X"; bench/eval_tags_real.py). So a search first drops
 a leading request ("show me", "find"), a determiner ("a", "the", "my", "some"), a "photos of"
-("pictures of", "images with", ...) and a trailing "photos" ("beach photos"), English only, and then reads a plural as its singular
-(hashcore/tags/plural.py). Anything else stays as typed; a phrase that would become empty
-("the photos") stays whole.
+("pictures of", "images with", ...) and a trailing "photos" ("beach photos"), English only, and
+then reads a plural as its singular (hashcore/tags/plural.py). Anything else stays as typed; a
+phrase that would become empty ("photos of") stays whole.
 """
 
 from __future__ import annotations

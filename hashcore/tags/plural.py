@@ -47,18 +47,25 @@ def singular(tag: str) -> str:
     return tag if base is None else head + sep + base
 
 
+def plural(tag: str) -> str:
+    """The regular English plural of a tag's last word ("fox" -> "foxes", "valley" -> "valleys",
+    "berry" -> "berries", "woman" -> "women"); irregular plurals are `forms`' business."""
+    head, sep, last = tag.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
+        last = last[:-1] + "ies"
+    elif last.endswith("man"):
+        last = last[:-3] + "men"
+    else:
+        last += "s"
+    return head + sep + last
+
+
 def forms(tag: str) -> list[str]:
     """Every spelling of a tag that reads as the same word: as typed, its singular, and the
     plurals whose singular that is ("teacup": "teacup", "teacups"; "mice": "mice", "mouse")."""
     one = singular(tag)
     head, sep, last = one.rpartition(" ")
-    if last.endswith(("s", "x", "z", "ch", "sh")):
-        many = [last + "es"]
-    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
-        many = [last[:-1] + "ies"]
-    elif last.endswith("man"):
-        many = [last[:-3] + "men"]
-    else:
-        many = [last + "s"]
-    many += _nouns()[2].get(last, [])
-    return list(dict.fromkeys([tag, one, *(w for w in (head + sep + m for m in many) if singular(w) == one)]))
+    many = [plural(one), *(head + sep + m for m in _nouns()[2].get(last, []))]
+    return list(dict.fromkeys([tag, one, *(w for w in many if singular(w) == one)]))

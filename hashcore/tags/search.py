@@ -73,6 +73,12 @@ def query_tags(texts: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(t for t in (normalise_tag(x) for x in items) if t))
 
 
+def read_tags(texts: str | Sequence[str]) -> list[str]:
+    """The distinct words a search reads in a query's tags ("photos of dogs" -> "dog";
+    hashcore/tags/phrase.py): what the models embed, and what the GUI and CLI say was searched."""
+    return list(dict.fromkeys(read(t) for t in query_tags(texts)))
+
+
 def tag_forms(tag: str) -> list[str]:
     """The spellings a query tag matches among photos' tags: as typed, and its subject in the
     singular and in the plural ("photos of dogs": "dog", "dogs"; "teacup": "teacup", "teacups";
@@ -256,7 +262,7 @@ class TagService:
         if not len(ids):
             return []
         # the models read "photos of dogs" as "dog", as tags are written (hashcore/tags/phrase.py)
-        texts_in = list(dict.fromkeys(read(t) for t in tags))
+        texts_in = read_tags(tags)
         vectors = query_vectors(head, texts_in, shared().encode(texts_in)) if tags else np.zeros((0, 384), np.float32)
         acts = [head.text_activations(e[None])[0] for e in vectors]
         if like_act is not None:
@@ -296,7 +302,7 @@ class TagService:
         ("zzxq"; `weak_tags`) and no photo carries one of them as a tag. Cheap: the query's
         MiniLM vectors (cached by the search that ran) against the model's vocabulary vectors."""
         tags = query_tags(texts)
-        if not tags or not all(weak_tags(self.model(), [read(t) for t in tags])):
+        if not tags or not all(weak_tags(self.model(), read_tags(tags))):
             return False
         return not any(self.store.ids_with_tag(f) for t in tags for f in tag_forms(t))
 
