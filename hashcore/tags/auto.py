@@ -25,8 +25,8 @@ from hashcore.config import RESOURCES
 
 # calibrated on the benchmark's training pool (`python -m bench.eval_tags_real --pool train`;
 # held-out figures in docs/results_tags_real.md, "automatic tags")
-MIN_WORD = 0.85  # an everyday word is shown when its classes hold this much probability
-MIN_CLASS = 0.75  # a fine ImageNet label is shown when its class alone holds this much
+MIN_WORD = 0.65  # an everyday word is shown when its classes hold this much probability
+MIN_CLASS = 0.9  # a fine ImageNet label is shown when its class alone holds this much
 MAX_WORDS = 3
 
 

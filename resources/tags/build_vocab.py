@@ -10,6 +10,7 @@ licence allows redistribution). Run once by hand:
     python resources/tags/build_vocab.py --hierarchy /usr/share/wordnet   # Debian wordnet-base
     python resources/tags/build_vocab.py --nouns /usr/share/wordnet
     python resources/tags/build_vocab.py --kinds /usr/share/wordnet
+    python resources/tags/build_vocab.py --groups    # the group words again, same classes
 
 The second writes imagenet_hierarchy.json: every WordNet 3.0 noun synset above the 1000 classes
 (hypernyms and instance hypernyms, up to "entity") with its lemmas and parents, and which of
@@ -59,13 +60,14 @@ RANGES: dict[str, list[tuple[int, int]]] = {
     "rabbit": [(330, 332)],
     "rodent": [(333, 338)],
     "cattle": [(345, 347)],
-    "monkey": [(365, 382)],
+    "monkey": [(370, 382)],  # not the apes: a gibbon or a gorilla is no monkey
+    "ape": [(365, 369)],
     "elephant": [(101, 101), (385, 386)],
     "fruit": [(948, 957)],
     "vegetable": [(936, 945)],
-    "food": [(924, 965)],
+    "food": [(924, 957), (959, 965)],  # not hay
     "mushroom": [(947, 947), (991, 997)],
-    "landscape": [(970, 980)],
+    "landscape": [(970, 970), (972, 972), (974, 980)],  # not a bubble, nor a coral reef under water
     "mountain": [(970, 970), (972, 972), (979, 980)],
     "beach": [(977, 978)],
     "sea": [(973, 973), (976, 978)],
@@ -97,7 +99,7 @@ NAMES: dict[str, list[str]] = {
     "building": ["church", "mosque", "palace", "castle", "monastery", "library", "cinema", "barn",
                  "boathouse", "greenhouse", "bakery", "planetarium", "prison", "restaurant",
                  "grocery store", "tobacco shop", "toyshop", "shoe shop", "bookshop", "butcher shop",
-                 "barbershop", "dome", "stupa", "triumphal arch", "obelisk"],
+                 "barbershop", "dome", "stupa"],  # an obelisk or a triumphal arch is a monument
     "furniture": ["folding chair", "rocking chair", "barber chair", "throne", "studio couch",
                   "dining table", "desk", "bookcase", "wardrobe", "chiffonier", "china cabinet",
                   "four-poster", "cradle", "crib", "park bench", "entertainment center"],
@@ -132,7 +134,7 @@ vessel stick fabric cutter filter timer screen tank reservoir drug makeup cosmet
 decoration column wrapping sheath brace emblem canopy basin wheel agent roof relation restraint
 mollusk gastropod primate placental vertebrate chordate carnivore canine feline ungulate ligament
 excavation disguise ride brake clip rod rack powder can plant pool pump package workplace residence
-shelter mat lens linen bin fan
+shelter mat lens linen bin fan ridge dwelling
 """.split())
 
 
@@ -236,7 +238,11 @@ def main(lemma_file: str, synsets_file: str) -> None:
     lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(lemma_file, encoding="utf-8"))
     wnids = [w.strip() for w in open(synsets_file, encoding="utf-8") if w.strip()]
     assert len(wnids) == 1000
-    classes = [{"wnid": w, "lemmas": [s.strip() for s in lemmas[w].split(",") if s.strip()]} for w in wnids]
+    write_vocab([{"wnid": w, "lemmas": [s.strip() for s in lemmas[w].split(",") if s.strip()]} for w in wnids])
+
+
+def write_vocab(classes: list[dict]) -> None:  # type: ignore[type-arg]
+    """imagenet_vocab.json from the 1000 classes and the group words of RANGES and NAMES."""
     first: dict[str, int] = {}
     for i, c in enumerate(classes):
         first.setdefault(c["lemmas"][0], i)
@@ -261,5 +267,7 @@ if __name__ == "__main__":
         build_nouns(Path(sys.argv[2]))
     elif sys.argv[1] == "--kinds":
         build_kinds(Path(sys.argv[2]))
+    elif sys.argv[1] == "--groups":  # the classes as they are in imagenet_vocab.json
+        write_vocab(json.loads(Path(__file__).with_name("imagenet_vocab.json").read_text(encoding="utf-8"))["classes"])
     else:
         main(sys.argv[1], sys.argv[2])

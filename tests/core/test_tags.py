@@ -186,7 +186,7 @@ def jpeg_with_segment(path: Path, segment: bytes, side: int = 320) -> Path:
 
 
 UTF8_BLOCK = (iim(1, 90, b"\x1b%G") + iim(2, 0, b"\x00\x04") + iim(2, 25, b"Harbour")
-              + iim(2, 25, "Zürich".encode()) + iim(2, 25, b"") + iim(2, 25, b"espresso")
+              + iim(2, 25, "Zürich".encode()) + iim(2, 25, b"") + iim(2, 25, b"coffee")
               + iim(2, 120, b"A caption, not a keyword") + b"\xff trailing junk")
 
 
@@ -195,8 +195,8 @@ def test_iptc_keywords_in_an_app13_segment_are_read_exactly(tmp_path):
     before = path.read_bytes()
     with Image.open(path) as img:
         assert img.info["photoshop"][0x0404].startswith(iim(1, 90, b"\x1b%G"))  # Pillow sees our segment
-        assert iptc_keywords(img) == ["Harbour", "Zürich", "espresso"]  # the empty one is no keyword
-    assert file_keywords(path) == ["harbour", "zürich", "espresso"]
+        assert iptc_keywords(img) == ["Harbour", "Zürich", "coffee"]  # the empty one is no keyword
+    assert file_keywords(path) == ["harbour", "zürich", "coffee"]
     assert path.read_bytes() == before
     # without 1:90 the text is not UTF-8 but Latin-1, as older tools wrote it
     latin = jpeg_with_segment(tmp_path / "latin.jpg", app13(photoshop_iptc(iim(2, 25, "Café".encode("latin-1")))))
@@ -204,19 +204,19 @@ def test_iptc_keywords_in_an_app13_segment_are_read_exactly(tmp_path):
 
 
 def test_iptc_keywords_are_imported_with_their_source(tmp_path):
-    # 640 px: the backbone is sure of "espresso" there (0.91; 0.72 at 320 px, under the shown 0.75)
+    # the automatic tagger calls the coffee photo "coffee" (an everyday word above "espresso")
     path = jpeg_with_segment(tmp_path / "photos" / "iptc.jpg", app13(photoshop_iptc(UTF8_BLOCK)), side=640)
     with Library(Config(home=tmp_path / "home"), db_path=tmp_path / "home" / "library.db") as library:
         library.index([path.parent])
         image_id = library.store.images()[0]["id"]
         library.store.add_tags([image_id], ["harbour"])  # a person's tag of the same text stays theirs
         assert library.auto_tag() > 0
-        assert "espresso" in [t["tag"] for t in library.store.tags_of(image_id) if t["source"] == "auto"]
-        assert library.import_keywords() == 2  # zürich added, the automatic espresso becomes the file's
+        assert "coffee" in [t["tag"] for t in library.store.tags_of(image_id) if t["source"] == "auto"]
+        assert library.import_keywords() == 2  # zürich added, the automatic coffee becomes the file's
         tags = {t["tag"]: (t["source"], t["confidence"]) for t in library.store.tags_of(image_id)}
         assert tags["harbour"] == ("user", None)
         assert tags["zürich"] == ("file", None)
-        assert tags["espresso"] == ("file", None)
+        assert tags["coffee"] == ("file", None)
         assert library.import_keywords() == 0  # importing again changes nothing
 
 

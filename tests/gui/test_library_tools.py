@@ -93,7 +93,7 @@ def test_few_photos_refuse_to_adapt_and_tagging_on_demand(qtbot, window, tmp_pat
     qtbot.waitUntil(lambda: len(tag_list(win)) > 3, timeout=10_000)
     rows = dict(tag_list(win))
     assert rows["holiday 2024 (1)"] is False and rows["grandma (1)"] is False
-    assert any(italic and t.startswith("espresso (auto, 1)") for t, italic in rows.items()), rows
+    assert any(italic and t.startswith("coffee (auto, 1)") for t, italic in rows.items()), rows
     win.tabs.setCurrentWidget(win.library)
     select(win, win.library, "grandma.jpg")
     shown = win.library.preview.labels["Tags"].text()
