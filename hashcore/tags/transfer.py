@@ -120,7 +120,10 @@ def train_transfer(data: TransferData, p: TransferParams, progress: Progress | N
     img = build_ista_encoder(384 + N_CLASSES, p.bits, p.layers, p.beta)
     txt = build_ista_encoder(temb.shape[1], p.bits, p.layers, p.beta)
     opt = torch.optim.Adam(list(img.parameters()) + list(txt.parameters()), lr=p.lr, weight_decay=1e-6)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, p.lr, total_steps=p.steps, pct_start=0.1)
+    # a tenth of the steps warm up; a short run warms up over 1.5 steps (at exactly one step of
+    # warm-up, e.g. 10 steps at a tenth, torch's OneCycleLR divides by zero)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, p.lr, total_steps=p.steps,
+                                                pct_start=min(0.9, max(0.1, 1.5 / p.steps)))
     temp = p.temp or p.bits / 48
     n_syn = int(p.batch * p.synth_share)
     for step in range(p.steps):
