@@ -80,11 +80,24 @@ def categories(bases: list[Base], min_photos: int) -> dict[str, list[str]]:
     return {w: ids for w, ids in out.items() if len(ids) >= min_photos}
 
 
+def tagger_stamp() -> str:
+    """What the automatic tags depend on besides the photos: the tagger's thresholds and its word
+    lists. A cached library or result made under other settings is not reused."""
+    import hashlib
+
+    from hashcore.tags import auto
+
+    h = hashlib.sha256(f"{auto.MIN_WORD} {auto.MIN_CLASS} {auto.MAX_WORDS}".encode())
+    for name in ("imagenet_vocab.json", "imagenet_hierarchy.json"):
+        h.update((RESOURCES / "tags" / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
 def build_library(bases: list[Base], folder: Path) -> tuple[Path, dict[str, str]]:
     """Copy the photos under opaque names, index them once with the app's Library, auto-tag.
     Returns (the library file, base id -> photo path). Cached: rebuilt when the photo list or the
-    library head changes."""
-    stamp = json.dumps([b.id for b in bases])
+    automatic tagger's settings change."""
+    stamp = json.dumps([[b.id for b in bases], tagger_stamp()])
     db, names = folder / "library.db", folder / "photos.json"
     if db.is_file() and names.is_file() and json.loads(names.read_text()).get("stamp") == stamp:
         return db, json.loads(names.read_text())["paths"]
@@ -260,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         by_path = {r["path"]: r["id"] for r in lib.store.images()}
     info = multimodal_info(RESOURCES / "models")
     model = f"{info.name}, sha256 {info.sha256[:12]}"
-    done_dir = CACHE / "results" / info.sha256[:16]
+    done_dir = CACHE / "results" / f"{info.sha256[:16]}-{tagger_stamp()}"
     done_dir.mkdir(parents=True, exist_ok=True)
     found = categories(bases, args.tagged + 3)
     cats = {w: [by_path[paths[i]] for i in found[w] if paths[i] in by_path]

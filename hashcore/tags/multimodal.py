@@ -185,6 +185,12 @@ class MultimodalSparseHash(HashHead):
             self.__dict__["_vocab_words"] = frozenset(self.vocab()[0])
         return self.__dict__["_vocab_words"]
 
+    def vocab_vectors(self) -> np.ndarray:
+        """The MiniLM vectors of `vocab`'s texts (shipped in the file), float32, made once per model."""
+        if "_vocab_emb32" not in self.__dict__:
+            self.__dict__["_vocab_emb32"] = self.state["vocab_emb"].astype(np.float32)
+        return self.__dict__["_vocab_emb32"]
+
     def vocab_activations(self) -> np.ndarray:
         if "vocab_act" not in self.state:
             self.state["vocab_act"] = self.text_activations(self.state["vocab_emb"].astype(np.float32))

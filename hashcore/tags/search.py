@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -91,7 +90,6 @@ def tag_forms(tag: str) -> list[str]:
 # the text model does not know all its words as whole words. Chosen by bench/weak_queries.py on
 # training-side words against made-up strings.
 WEAK_BELOW = 0.68
-_VOCAB_UNIT: weakref.WeakKeyDictionary[MultimodalSparseHash, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 def placement(head: MultimodalSparseHash, tags: Sequence[str]) -> np.ndarray:
@@ -100,12 +98,9 @@ def placement(head: MultimodalSparseHash, tags: Sequence[str]) -> np.ndarray:
     vectors ship inside the model file (`vocab_emb`), so nothing but the query is embedded."""
     from hashcore.models.textenc import shared
 
-    vocab = _VOCAB_UNIT.get(head)
-    if vocab is None:
-        vocab = _VOCAB_UNIT.setdefault(head, head.state["vocab_emb"].astype(np.float32))
     if not len(tags):
         return np.zeros(0, np.float32)
-    return (shared().encode(list(tags)) @ vocab.T).max(1)
+    return (shared().encode(list(tags)) @ head.vocab_vectors().T).max(1)
 
 
 @lru_cache(maxsize=1)
