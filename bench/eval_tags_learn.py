@@ -81,15 +81,16 @@ def categories(bases: list[Base], min_photos: int) -> dict[str, list[str]]:
 
 
 def tagger_stamp() -> str:
-    """What the automatic tags depend on besides the photos: the tagger's thresholds and its word
-    lists. A cached library or result made under other settings is not reused."""
+    """What a category's result depends on besides the photos and the model: the tag search's code
+    (hashcore/tags/*.py), the automatic tagger's thresholds and the word lists (resources/tags). A
+    cached library or result made under others is not reused."""
     import hashlib
 
     from hashcore.tags import auto
 
     h = hashlib.sha256(f"{auto.MIN_WORD} {auto.MIN_CLASS} {auto.MAX_WORDS}".encode())
-    for name in ("imagenet_vocab.json", "imagenet_hierarchy.json"):
-        h.update((RESOURCES / "tags" / name).read_bytes())
+    for path in sorted((ROOT / "hashcore" / "tags").glob("*.py")) + sorted((RESOURCES / "tags").glob("*.json")):
+        h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -159,9 +160,10 @@ def exemplar_aps(lib: Library, word: str, tagged: list[int], relevant: set[int])
 
 
 def fresh_library(word: str, members: list[int], db: Path, home: Path, shared_cache: Path, n_tag: int,
-                  seed: int) -> tuple[Path, list[int], set[int]]:
+                  seed: int) -> tuple[Path, list[int], set[int], float]:
     """A copy of the indexed library in its own data folder, `n_tag` photos of the category
-    (a seeded draw) tagged with the word. Returns (library file, tagged ids, untagged members)."""
+    (a seeded draw) tagged with the word. Returns (library file, tagged ids, untagged members, the
+    untagged members' AP for the word before anything was tagged: out of the box)."""
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     (home / "cache").symlink_to(shared_cache, target_is_directory=True)  # word vectors, embedded once
@@ -170,24 +172,17 @@ def fresh_library(word: str, members: list[int], db: Path, home: Path, shared_ca
         src.store.backup(copy)
     rng = np.random.default_rng([seed, sum(map(ord, word))])
     tagged = sorted(int(i) for i in rng.choice(members, n_tag, replace=False))
+    relevant = set(members) - set(tagged)
     with Library(Config(home=home), db_path=copy) as lib:
+        untouched, _ = untagged_ap(lib, word, set(tagged), relevant)
         lib.store.add_tags(tagged, [word])
-    return copy, tagged, set(members) - set(tagged)
-
-
-def diagnose(word: str, members: list[int], db: Path, work: Path, shared_cache: Path, n_tag: int,
-             seed: int) -> tuple[float, float]:
-    """`exemplar_aps` alone, for a category whose learning result is already cached."""
-    home = work / re.sub(r"\W+", "-", word) / f"seed{seed}-diag"
-    copy, tagged, relevant = fresh_library(word, members, db, home, shared_cache, n_tag, seed)
-    with Library(Config(home=home), db_path=copy) as lib:
-        return exemplar_aps(lib, word, tagged, relevant)
+    return copy, tagged, relevant, untouched
 
 
 def run_category(word: str, members: list[int], db: Path, work: Path, shared_cache: Path, n_tag: int,
                  steps: int, seed: int) -> dict[str, Any]:
     home = work / re.sub(r"\W+", "-", word) / f"seed{seed}"
-    copy, tagged, relevant = fresh_library(word, members, db, home, shared_cache, n_tag, seed)
+    copy, tagged, relevant, untouched = fresh_library(word, members, db, home, shared_cache, n_tag, seed)
     shipped = multimodal_info(RESOURCES / "models").sha256
     with Library(Config(home=home), db_path=copy) as lib:
         before, _ = untagged_ap(lib, word, set(tagged), relevant)
@@ -201,7 +196,8 @@ def run_category(word: str, members: list[int], db: Path, work: Path, shared_cac
         raise RuntimeError("the shipped multimodal model changed during this category's run; run again")
     first = [ranked.index(i) + 1 for i in sorted(relevant, key=ranked.index)]
     return {"category": word, "seed": seed, "photos": len(members), "tagged": n_tag,
-            "untagged": len(relevant), "ap_before": before, "ap_after": after, "change": after - before,
+            "untagged": len(relevant), "ap_untouched": untouched, "ap_before": before, "ap_after": after,
+            "change": after - before, "change_in_all": after - untouched,
             "learn_seconds": round(learn_s, 1), "ap_exemplars": ex_only, "ap_word_or_exemplars": ex_word,
             "learned_tags": info["tags"], "ranks_after": first[:10]}
 
@@ -218,33 +214,44 @@ def write_doc(rows: list[dict[str, Any]], args: argparse.Namespace, model: str, 
         f"manifest); library of {n_photos} real photos; {args.tagged} photos tagged per category; "
         f"`learn_tags(steps={args.steps})`.",
         "",
-        "Each category in a fresh copy of the library: tag the photos, take the category word's mAP over the",
-        "category's *untagged* photos (every other photo of the library in the ranking, the tagged ones left",
-        "out), run `learn_tags` (the code behind `hashcore learn-tags` and the GUI), take it again.",
+        "Each category in a fresh copy of the library: take the category word's mAP over the photos that will",
+        "stay untagged (*out of the box*; every other photo of the library in the ranking, the photos about to",
+        "be tagged left out), tag the photos, take it again (*tagged*: the search already uses a person's tags),",
+        "run `learn_tags` (the code behind `hashcore learn-tags` and the GUI), take it again (*learned*).",
+        "The issue's target reads \"after tagging 10 photos of a category, that category's mAP over the untagged",
+        "photos up by >= 0.10\": *out of the box -> learned*. The column *learning alone* is what the",
+        "retraining adds to tagging.",
         "",
         "Diagnostic columns, no learning, shipped codes: *nearest tagged photo* ranks the untagged photos by",
         "Hamming distance to the nearest of the 10 tagged photos; *word or tagged photos* combines the word",
         "and those photos as `TagService.find` combines several queries (\"any\"). Learning time is wall",
         "time on a shared 2-core machine under load (it varies several-fold with the load).",
         "",
-        "| category | photos | tagged | untagged | mAP before | mAP after | change | learning (s) | seed "
-        "| nearest tagged photo | word or tagged photos |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| category | photos | tagged | untagged | mAP out of the box | mAP tagged | mAP learned "
+        "| out of the box -> learned | learning alone | learning (s) | seed | nearest tagged photo "
+        "| word or tagged photos |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['category']} | {r['photos']} | {r['tagged']} | {r['untagged']} | "
-                     f"{r['ap_before']:.3f} | {r['ap_after']:.3f} | {r['change']:+.3f} | "
+                     f"{r['ap_untouched']:.3f} | {r['ap_before']:.3f} | {r['ap_after']:.3f} | "
+                     f"{r['change_in_all']:+.3f} | {r['change']:+.3f} | "
                      f"{r['learn_seconds']} | {r['seed']} | {r['ap_exemplars']:.3f} | {r['ap_word_or_exemplars']:.3f} |")
-    verdict = "met" if mean >= 0.10 else "missed"
-    lines += ["", f"**Mean change: {mean:+.3f}** (target >= +0.10: {verdict}); mean mAP before "
-              f"{statistics.fmean(float(r['ap_before']) for r in rows):.3f}, after "
+    total = statistics.fmean(float(r["change_in_all"]) for r in rows)
+    verdict = "met" if total >= 0.10 else "missed"
+
+    def per(key: str, field: str) -> str:
+        return ", ".join(f"{w} {statistics.fmean(float(r[field]) for r in rows if r[key] == w):+.3f}"
+                         for w in dict.fromkeys(r[key] for r in rows))
+    lines += ["", f"**Mean change, out of the box -> learned: {total:+.3f}** (target >= +0.10: {verdict}); "
+              f"learning alone (tagged -> learned) {mean:+.3f}. Mean mAP out of the box "
+              f"{statistics.fmean(float(r['ap_untouched']) for r in rows):.3f}, tagged "
+              f"{statistics.fmean(float(r['ap_before']) for r in rows):.3f}, learned "
               f"{statistics.fmean(float(r['ap_after']) for r in rows):.3f}; nearest tagged photo "
               f"{statistics.fmean(float(r['ap_exemplars']) for r in rows):.3f}.", "",
-              "Mean change per category over the draws: " + ", ".join(
-                  f"{w} {statistics.fmean(float(r['change']) for r in rows if r['category'] == w):+.3f}"
-                  for w in dict.fromkeys(str(r["category"]) for r in rows)) + "; per draw: " + ", ".join(
-                  f"seed {sd} {statistics.fmean(float(r['change']) for r in rows if r['seed'] == sd):+.3f}"
-                  for sd in dict.fromkeys(r["seed"] for r in rows)) + ".", "",
+              "Per category over the draws, out of the box -> learned: " + per("category", "change_in_all") +
+              "; learning alone: " + per("category", "change") + ". Per draw, out of the box -> learned: " +
+              per("seed", "change_in_all") + ".", "",
               "Categories (rules in `CATEGORY_RULES`, from gcompris folder and file names): " +
               ", ".join(f"{w} ({len(ids)})" for w, ids in cats.items()) + "."]
     if args.notes and Path(args.notes).is_file():
@@ -284,20 +291,19 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         for word, members in cats.items():
             done = done_dir / f"{re.sub(r'[^a-z]+', '-', word)}-{seed}-{args.tagged}-{args.steps}.json"
-            if done.is_file() and not args.fresh:
-                r = json.loads(done.read_text())
-                if "ap_exemplars" not in r:  # cached before the diagnostic existed: it needs no learning
-                    r["ap_exemplars"], r["ap_word_or_exemplars"] = diagnose(
-                        word, members, db, CACHE / "runs", shared_cache, args.tagged, seed)
-                    done.write_text(json.dumps(r))
+            cached = json.loads(done.read_text()) if done.is_file() and not args.fresh else {}
+            if "ap_untouched" in cached and "ap_exemplars" in cached:
+                r = cached
             else:
                 r = run_category(word, members, db, CACHE / "runs", shared_cache, args.tagged, args.steps, seed)
                 done.write_text(json.dumps(r))
-            print(f"{word:12s} photos {r['photos']:3d} untagged {r['untagged']:3d}  mAP {r['ap_before']:.3f} -> "
-                  f"{r['ap_after']:.3f} ({r['change']:+.3f})  learn {r['learn_seconds']} s  "
+            print(f"{word:12s} photos {r['photos']:3d} untagged {r['untagged']:3d}  mAP {r['ap_untouched']:.3f} "
+                  f"-> tagged {r['ap_before']:.3f} -> learned {r['ap_after']:.3f} ({r['change_in_all']:+.3f}; "
+                  f"learning alone {r['change']:+.3f})  learn {r['learn_seconds']} s  "
                   f"untagged ranks after {r['ranks_after']}", flush=True)
             rows.append(r)
-    print(f"mean change {statistics.fmean(float(r['change']) for r in rows):+.3f} over {len(rows)} runs")
+    print(f"mean change out of the box -> learned {statistics.fmean(float(r['change_in_all']) for r in rows):+.3f}, "
+          f"learning alone {statistics.fmean(float(r['change']) for r in rows):+.3f} over {len(rows)} runs")
     (CACHE / "last.json").write_text(json.dumps(rows, indent=1))
     if not args.no_doc:
         write_doc(rows, args, model, len(by_path), cats)

@@ -283,8 +283,12 @@ class TagService:
         if not len(cand):
             return []
         if len(cand) > fusion.SEEDS:
-            # a second ranking from the neighbours of the first photos (hashcore/tags/fusion.py)
-            seeds = self._rerank(head, ids, cand, rank, boost, acts, fusion.SEEDS)
+            # a second ranking from photos themselves (hashcore/tags/fusion.py): the summed distance
+            # to the photos a person gave the word, where there are such (their examples), else to
+            # the first photos of the word's ranking
+            seeds = fusion.examples(np.flatnonzero(person > 0))
+            if not len(seeds):
+                seeds = np.asarray(self._rerank(head, ids, cand, rank, boost, acts, fusion.SEEDS), np.int64)
             near = np.stack([scan.distances(codes[j]) for j in seeds]).sum(0, dtype=np.int64)
             rank = fusion.fused_rank(rank, near)
         ranked = self._rerank(head, ids, cand, rank, boost, acts, k)

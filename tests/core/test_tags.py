@@ -133,8 +133,14 @@ def test_learning_from_tags_makes_the_new_tag_findable(tmp_path, lib):
         ids = [photo_id(other, s) for s in ("coins", "camera", "retina")]
         other.store.add_tags(ids[:2], ["heirloom"])
         other.store.add_tags(ids[2:], ["heirlooms"])  # one tag in two spellings: three photos of it
+        shipped = other.tag_model()
+        _, feats = other.store.features()
         info = other.learn_tags(min_photos=3, steps=150)
         assert info["tags"] == ["heirloom"] and (home / "models" / "multimodal-user.npz").is_file()
+        # the person's tag moved the words, not the photos: every photo keeps its code, so what
+        # other words found before learning they still find
+        assert np.array_equal(other.tag_model().encode(feats), shipped.encode(feats))
+        assert Path(other.find_tag(["cat"], k=1)[0].path).stem == "chelsea-cat"
         assert other.tag_model().params["user_tags"] == ["heirloom"]
         assert set(h.id for h in other.find_tag(["heirloom"], k=3)) == set(ids)
         # a word nobody typed, near the new tag in meaning, finds the same photos (only thanks to

@@ -46,7 +46,8 @@ def lib(tmp_path_factory: pytest.TempPathFactory):
 def reference(lib: Library, word: str) -> list[str]:
     """The order the fusion promises, in plain Python over the stored features: distance to the
     word's code; the two first photos (by distance, then activations' L1, then id); each photo's
-    summed distance to them; 1/(60 + photos strictly nearer) for both rankings, added."""
+    summed distance to them; 1/(60 + photos strictly nearer) for both rankings, added. Where a
+    person gave the word to photos, those come first, and they are the seeds instead."""
     from hashcore.models.textenc import shared
 
     head = lib.tag_model()
@@ -57,14 +58,16 @@ def reference(lib: Library, word: str) -> list[str]:
     n = range(len(ids))
     d = [int((bi[i] != bt).sum()) for i in n]
     l1 = [float(np.abs(ia[i] - ta).sum()) for i in n]
-    seeds = sorted(n, key=lambda i: (d[i], l1[i], ids[i]))[:fusion.SEEDS]
+    tagged = set(lib.store.ids_with_tag(word))
+    examples = [i for i in n if int(ids[i]) in tagged]
+    seeds = examples or sorted(n, key=lambda i: (d[i], l1[i], ids[i]))[:fusion.SEEDS]
     near = [sum(int((bi[i] != bi[s]).sum()) for s in seeds) for i in n]
 
     def score(i: int) -> float:
         return (1 / (fusion.RRF_K + sum(x < d[i] for x in d))
                 + fusion.WEIGHT / (fusion.RRF_K + sum(x < near[i] for x in near)))
 
-    order = sorted(n, key=lambda i: (-score(i), l1[i], ids[i]))
+    order = sorted(n, key=lambda i: (int(ids[i]) not in tagged, -score(i), l1[i], ids[i]))
     paths = {r["id"]: r["path"] for r in lib.store.images()}
     return [Path(paths[int(ids[i])]).stem for i in order]
 
@@ -74,3 +77,18 @@ def test_a_tag_search_ranks_as_the_plain_reference_does(lib, word):
     assert not lib.store.ids_with_tag(word)  # no tags here: the codes alone decide
     hits = lib.find_tag([word], k=6)
     assert [Path(h.path).stem for h in hits] == reference(lib, word)[:6]
+
+
+def test_photos_a_person_tagged_are_the_examples_for_the_rest(lib):
+    # "grandma" is no word the model knows a photo by: the photos a person gave it come first, then
+    # the others by the word's distance fused with the summed distance to all of them
+    by_stem = {Path(r["path"]).stem: r["id"] for r in lib.store.images()}
+    examples = [by_stem[s] for s in ("astronaut", "chelsea-cat", "coins")]
+    lib.store.add_tags(examples, ["grandma"])
+    try:
+        hits = lib.find_tag(["grandma"], k=len(by_stem))
+        order = [Path(h.path).stem for h in hits]
+        assert sorted(order[:3]) == ["astronaut", "chelsea-cat", "coins"] and all(h.exact_code for h in hits[:3])
+        assert order == reference(lib, "grandma")
+    finally:
+        lib.store.remove_tags(examples, ["grandma"])
