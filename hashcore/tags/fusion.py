@@ -7,7 +7,7 @@ photos of that ranking (pseudo-relevance feedback; those photos are the ones a p
 automatic tagger gave the word when there are such, since they come first). The two rankings
 are merged by reciprocal rank fusion, which needs no common scale between them.
 
-Where a person gave the word to some photos, those are the seeds instead (up to 64 of them): they
+Where a person gave the word to some photos, those are the seeds instead (up to 16 of them): they
 are the person's own examples of the word, not the model's guess, and all of them count, so that
 tagging a few photos helps the untagged ones at once, before any retraining. On the learning
 benchmark (bench/eval_tags_learn.py, 5 categories x 4 draws of 10 tagged photos) the untagged
@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 SEEDS = 2  # photos of the first ranking whose neighbours are the second ranking
-MAX_EXAMPLES = 64  # a person's tagged photos used as examples (spread over them when there are more)
+MAX_EXAMPLES = 16  # a person's tagged photos used as seeds (spread over them when there are more): one
+# scan of the library each, about 1 ms per 100,000 photos
 RRF_K = 60  # reciprocal rank fusion: 1 / (RRF_K + rank)
 WEIGHT = 1.0  # of the second ranking against the first
 _SCALE = 1e12  # fused score -> integer key; keeps ranks apart up to millions of photos

@@ -92,3 +92,11 @@ def test_photos_a_person_tagged_are_the_examples_for_the_rest(lib):
         assert order == reference(lib, "grandma")
     finally:
         lib.store.remove_tags(examples, ["grandma"])
+
+
+def test_many_tagged_photos_are_sampled_evenly_as_seeds():
+    rows = np.arange(500, 1500, 2)  # a person gave the word to 500 photos
+    seeds = fusion.examples(rows)
+    assert len(seeds) == fusion.MAX_EXAMPLES == len(set(seeds.tolist()))
+    assert seeds[0] == rows[0] and seeds[-1] == rows[-1] and set(seeds.tolist()) <= set(rows.tolist())
+    assert fusion.examples(rows[:5]).tolist() == rows[:5].tolist()  # few: all of them
