@@ -80,7 +80,7 @@ def categories(bases: list[Base], min_photos: int) -> dict[str, list[str]]:
     return {w: ids for w, ids in out.items() if len(ids) >= min_photos}
 
 
-def tagger_stamp() -> str:
+def settings_stamp() -> str:
     """What a category's result depends on besides the photos and the model: the tag search's code
     (hashcore/tags/*.py), the automatic tagger's thresholds and the word lists (resources/tags). A
     cached library or result made under others is not reused."""
@@ -96,9 +96,9 @@ def tagger_stamp() -> str:
 
 def build_library(bases: list[Base], folder: Path) -> tuple[Path, dict[str, str]]:
     """Copy the photos under opaque names, index them once with the app's Library, auto-tag.
-    Returns (the library file, base id -> photo path). Cached: rebuilt when the photo list or the
-    automatic tagger's settings change."""
-    stamp = json.dumps([[b.id for b in bases], tagger_stamp()])
+    Returns (the library file, base id -> photo path). Cached: rebuilt when the photo list or
+    `settings_stamp` changes."""
+    stamp = json.dumps([[b.id for b in bases], settings_stamp()])
     db, names = folder / "library.db", folder / "photos.json"
     if db.is_file() and names.is_file() and json.loads(names.read_text()).get("stamp") == stamp:
         return db, json.loads(names.read_text())["paths"]
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         by_path = {r["path"]: r["id"] for r in lib.store.images()}
     info = multimodal_info(RESOURCES / "models")
     model = f"{info.name}, sha256 {info.sha256[:12]}"
-    done_dir = CACHE / "results" / f"{info.sha256[:16]}-{tagger_stamp()}"
+    done_dir = CACHE / "results" / f"{info.sha256[:16]}-{settings_stamp()}"
     done_dir.mkdir(parents=True, exist_ok=True)
     found = categories(bases, args.tagged + 3)
     cats = {w: [by_path[paths[i]] for i in found[w] if paths[i] in by_path]

@@ -218,10 +218,11 @@ def finetune(init: dict[str, np.ndarray], x: np.ndarray, q: np.ndarray, labelled
              cancel: Callable[[], bool] | None = None, focus: np.ndarray | None = None,
              train_images: bool = True) -> dict[str, np.ndarray]:
     """Learning from a library's tags with the loss the model was trained with: both towers (or,
-    `train_images` False, the text tower alone) from `init`, on the library's photos (`x` the image tower's inputs, `q` (N, K) their concept
-    membership, ImageNet classes then the user's tags; half of each batch tagged photos) and the
-    texts (`text_concepts` (T, K)). The texts in `focus` (the user's tags and the words bridged
-    to them) are in every batch: they are what is being learned."""
+    `train_images` False, the text tower alone) from `init`, on the library's photos (`x` the image
+    tower's inputs, `q` (N, K) their concept membership, ImageNet classes then the user's tags;
+    half of each batch tagged photos) and the texts (`text_concepts` (T, K)). The texts in `focus`
+    (the user's tags and the words bridged to them) are in every batch: they are what is being
+    learned."""
     import torch
 
     from hashcore.errors import Cancelled
@@ -238,6 +239,7 @@ def finetune(init: dict[str, np.ndarray], x: np.ndarray, q: np.ndarray, labelled
     txt = build_ista_encoder(temb.shape[1], bits, int(init["txt_layers"]), float(init["txt_beta"]))
     _load_ista(img, init, "img_")
     _load_ista(txt, init, "txt_")
+    img.requires_grad_(train_images)  # a frozen image tower: no gradients computed for it at all
     opt = torch.optim.Adam((list(img.parameters()) if train_images else []) + list(txt.parameters()), lr=p.lr)
     by_concept = [np.flatnonzero(text_concepts[:, k] >= 0.5) for k in range(text_concepts.shape[1])]
     lab = np.flatnonzero(labelled)
